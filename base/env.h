@@ -58,6 +58,11 @@ class Env {
   virtual int64_t MonotonicMicros() = 0;
   virtual void SleepMicros(int64_t micros) = 0;
 
+  // A named step of a multi-step durable operation that is not itself an Env call (for
+  // example "catalog-commit" before a RocksDB synced write). The POSIX Env returns OK; a
+  // fault-injecting Env may fail here (Status::Aborted) to simulate a crash at that point.
+  virtual Status CrashPoint(const char* name) { (void)name; return Status::OK(); }
+
   // Writes `data` to `path` durably and atomically: temp file in the same directory, write,
   // fsync, rename over `path`, fsync the directory. On failure `path` is unchanged (the old
   // content or absent) and the temp file is removed where possible.

@@ -52,13 +52,20 @@ struct ChainEntry {
   Bytes body;
 };
 
+// Size of the encoding without the body: 1+1+16+8+8+8+32+32+8+8+32+4.
+constexpr size_t kEntryHeaderSize = 158;
+
+// REQUIRES: e.body.size() < 2^32.
 Bytes EncodeEntry(const ChainEntry& e);
-// Corruption naming the field when the bytes are not a well-formed entry of a known version.
+// Corruption naming the field when the bytes are not a well-formed entry of a known version
+// and kind, or when bytes follow the body. Does not check chain invariants (seq, links).
 Result<ChainEntry> DecodeEntry(ByteView bytes);
+// DomainHash("tcd/chain-entry/v1", EncodeEntry(e)).
 Hash256 EntryHash(const ChainEntry& e);
 
 // The bytes an Ed25519 signature on entry (session, seq, entry_hash) covers.
 Bytes HeadMessage(const SessionId& session, uint64_t seq, const Hash256& entry_hash);
+// REQUIRES: sign_sk is a 64-byte libsodium Ed25519 secret key (aborts otherwise).
 Signature SignHead(const SecretBytes& sign_sk, const SessionId& session, uint64_t seq,
                    const Hash256& entry_hash);
 bool VerifyHead(const PublicKey& sign_pk, const SessionId& session, uint64_t seq,
@@ -77,6 +84,9 @@ struct OpenBody {
   Metadata meta;
 };
 // MetaBody: u32 n | n × (u16 key_len | key | u32 value_len | value), in the given order.
+// REQUIRES (encoders): keys < 65536 bytes, fewer than 65536 recipients, each sealed_key exactly
+// kSealedKeySize bytes. Decoders return Corruption naming the field on truncation, trailing
+// bytes or an unknown version.
 void EncodeMeta(const Metadata& meta, Bytes* out);
 Bytes EncodeOpenBody(const OpenBody& b);
 Result<OpenBody> DecodeOpenBody(ByteView body);
@@ -98,6 +108,7 @@ struct SealBody {
   int64_t media_duration_us = 0;  // sum of their durations
 };
 Bytes EncodeSealBody(const SealBody& b);
+// Corruption also for an unknown reason.
 Result<SealBody> DecodeSealBody(ByteView body);
 
 // u32 run for kInit / kSegment bodies.

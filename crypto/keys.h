@@ -47,9 +47,11 @@ class SecretBytes {
 
 // Initializes libsodium once; safe to call many times from any thread. Fails only if
 // sodium_init() fails.
+// Every function of tcd_crypto that needs libsodium calls it itself; callers need not.
 Status InitCrypto();
 
-// Short printable id of a public key: first 8 bytes of BLAKE2b-256("tcd/key-id/v1" || pk), hex.
+// Short printable id of a public key: the first 8 bytes, as 16 lower-case hex chars, of
+// DomainHash("tcd/key-id/v1", pk) = BLAKE2b-256("tcd/key-id/v1" 0x00 || pk).
 std::string KeyId(const PublicKey& pk);
 
 struct NodePublic {
@@ -78,10 +80,13 @@ ArchiveKeyPair GenerateArchiveKey();
 // Key file texts (JSON, one trailing newline).
 std::string EncodeNodeKey(const NodeIdentity& id);
 std::string EncodeNodePub(const NodePublic& pub);
-// With a passphrase the secret key is encrypted: Argon2id (crypto_pwhash, MODERATE limits by
-// default) derives a key that XChaCha20-Poly1305 uses to encrypt the 32-byte secret.
-std::string EncodeArchiveKey(const ArchiveKeyPair& key,
-                             const std::optional<std::string>& passphrase);
+// With a passphrase the secret key is encrypted: Argon2id (crypto_pwhash, MODERATE limits:
+// 3 passes, 256 MiB) derives a key that XChaCha20-Poly1305 uses to encrypt the 32-byte secret.
+// With TCD_PWHASH_INTERACTIVE=1 in the environment, INTERACTIVE limits (2 passes, 64 MiB) are
+// used instead (tests, small machines); the limits are stored in the file, so decoding needs no
+// such setting. Fails (IOError) only when crypto_pwhash cannot get its memory.
+Result<std::string> EncodeArchiveKey(const ArchiveKeyPair& key,
+                                     const std::optional<std::string>& passphrase);
 std::string EncodeArchivePub(const ArchivePublic& pub);
 
 // `source` names the file in error messages. Node key files check that the stored public keys

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <array>
+#include <string>
+#include <string_view>
 
 #include "base/bytes.h"
 #include "base/status.h"
@@ -28,12 +30,13 @@ SecretBytes NewSessionKey();  // 32 random bytes
 // The sealed key for one recipient: crypto_box_seal(session_key) = 48 + 32 = 80 bytes.
 constexpr size_t kSealedKeySize = 80;
 Bytes SealSessionKey(const SecretBytes& session_key, const ArchivePublic& recipient);
-// Unauthenticated when `sealed` was not sealed to `key`.
+// Unauthenticated when `sealed` was not sealed to `key`; Corruption when it is not 80 bytes.
 Result<SecretBytes> OpenSessionKey(ByteView sealed, const ArchiveKeyPair& key);
 
 // Blob layout: "TCDB" | u8 version=1 | u8 alg=1 (XChaCha20-Poly1305-IETF) | nonce[24] |
 // ciphertext (plaintext size + 16-byte tag). AD = "tcd/blob/v1" 0x00 | session id | u64 seq BE.
 constexpr size_t kBlobOverhead = 4 + 1 + 1 + 24 + 16;
+// REQUIRES (EncryptBlob, DecryptBlob): session_key is 32 bytes (NewSessionKey/OpenSessionKey).
 Bytes EncryptBlob(const SecretBytes& session_key, const SessionId& session, uint64_t seq,
                   ByteView plaintext);
 // Corruption for a malformed header; Unauthenticated when the tag does not verify (wrong key,

@@ -1,0 +1,236 @@
+#include "node/catalog.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+namespace tcd::node {
+namespace {
+
+constexpr uint8_t kRecordVersion = 1;
+const char* const kCfNames[] = {"default", "sessions", "chain", "blobs", "meta"};
+
+Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::OK();
+  std::string m = what + ": " + s.ToString();
+  if (s.IsNotFound()) return Status::NotFound(m);
+  if (s.IsCorruption()) return Status::Corruption(m);
+  if (s.IsNoSpace()) return Status::NoSpace(m);
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
+    return Status::IOError(m + " (is the data directory in use by another tcd process?)");
+  return Status::IOError(m);
+}
+
+std::string ChainKey(const crypto::SessionId& id, uint64_t seq) {
+  Bytes k(id.begin(), id.end());
+  Writer(&k).U64(seq);
+  return std::string(AsChars(k));
+}
+
+std::string IdKey(const crypto::SessionId& id) {
+  return std::string(reinterpret_cast<const char*>(id.data()), id.size());
+}
+
+}  // namespace
+
+const char* SessionStateName(SessionState s) {
+  switch (s) {
+    case SessionState::kRecording: return "recording";
+    case SessionState::kSealed: return "sealed";
+    case SessionState::kUnsealed: return "unsealed";
+  }
+  return "unknown";
+}
+
+Bytes EncodeSessionRecord(const SessionRecord& r) {
+  Bytes out;
+  Writer w(&out);
+  w.U8(kRecordVersion);
+  w.U8(static_cast<uint8_t>(r.state));
+  w.Raw(r.id);
+  w.I64(r.start_us);
+  w.I64(r.end_us);
+  w.U64(r.next_seq);
+  w.U64(r.segments);
+  w.I64(r.media_duration_us);
+  w.U32(r.gaps);
+  w.Raw(r.head_hash);
+  w.Str16(r.point);
+  return out;
+}
+
+Result<SessionRecord> DecodeSessionRecord(ByteView b) {
+  Reader rd(b);
+  SessionRecord r;
+  uint8_t version, state;
+  if (!rd.U8(&version) || version != kRecordVersion)
+    return Status::Corruption("session record: unknown version");
+  if (!rd.U8(&state) || state < 1 || state > 3)
+    return Status::Corruption("session record: bad state");
+  r.state = static_cast<SessionState>(state);
+  if (!rd.Fixed(&r.id) || !rd.I64(&r.start_us) || !rd.I64(&r.end_us) || !rd.U64(&r.next_seq) ||
+      !rd.U64(&r.segments) || !rd.I64(&r.media_duration_us) || !rd.U32(&r.gaps) ||
+      !rd.Fixed(&r.head_hash) || !rd.Str16(&r.point) || !rd.done())
+    return Status::Corruption("session record: truncated or trailing bytes");
+  return r;
+}
+
+Bytes EncodeChainRecord(const ChainRecord& r) {
+  Bytes out;
+  Writer w(&out);
+  w.U8(kRecordVersion);
+  w.Bytes32(r.entry);
+  w.Raw(r.signature);
+  return out;
+}
+
+Result<ChainRecord> DecodeChainRecord(ByteView b) {
+  Reader rd(b);
+  ChainRecord r;
+  uint8_t version;
+  if (!rd.U8(&version) || version != kRecordVersion)
+    return Status::Corruption("chain record: unknown version");
+  if (!rd.Bytes32(&r.entry) || !rd.Fixed(&r.signature) || !rd.done())
+    return Status::Corruption("chain record: truncated or trailing bytes");
+  return r;
+}
+
+Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir, bool read_only) {
+  rocksdb::DBOptions options;
+  options.create_if_missing = !read_only;
+  options.create_missing_column_families = !read_only;
+  options.paranoid_checks = true;
+  options.max_open_files = 256;
+  options.keep_log_file_num = 4;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* name : kCfNames)
+    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::unique_ptr<Catalog> c(new Catalog());
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      read_only ? rocksdb::DB::OpenForReadOnly(options, dir, cfs, &c->handles_, &raw)
+                : rocksdb::DB::Open(options, dir, cfs, &c->handles_, &raw);
+  if (!s.ok()) {
+    if (read_only && s.IsIOError() && s.ToString().find("No such file") != std::string::npos)
+      return Status::NotFound("no archive at " + dir + " (catalog missing)");
+    return FromRocks(s, "cannot open catalog " + dir);
+  }
+  c->db_.reset(raw);
+  c->sessions_ = c->handles_[1];
+  c->chain_ = c->handles_[2];
+  c->blobs_ = c->handles_[3];
+  c->meta_ = c->handles_[4];
+  if (!read_only) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    TCD_RETURN_IF_ERROR(FromRocks(c->db_->Put(wo, c->meta_, "format-version", "1"),
+                                  "catalog " + dir + ": write format-version"));
+  } else {
+    std::string v;
+    rocksdb::Status g = c->db_->Get(rocksdb::ReadOptions(), c->meta_, "format-version", &v);
+    if (g.ok() && v != "1")
+      return Status::Corruption("catalog " + dir + ": unsupported format-version " + v);
+  }
+  return c;
+}
+
+Catalog::~Catalog() {
+  if (db_) {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close();
+  }
+}
+
+Status Catalog::Append(const SessionRecord& record, uint64_t seq, const ChainRecord& chain,
+                       const std::optional<crypto::Hash256>& blob) {
+  rocksdb::WriteBatch batch;
+  Bytes rec = EncodeSessionRecord(record);
+  Bytes ch = EncodeChainRecord(chain);
+  batch.Put(sessions_, IdKey(record.id), rocksdb::Slice(AsChars(rec)));
+  batch.Put(chain_, ChainKey(record.id, seq), rocksdb::Slice(AsChars(ch)));
+  if (blob) {
+    Bytes ref(record.id.begin(), record.id.end());
+    Writer(&ref).U64(seq);
+    batch.Put(blobs_, rocksdb::Slice(reinterpret_cast<const char*>(blob->data()), blob->size()),
+              rocksdb::Slice(AsChars(ref)));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Write(wo, &batch),
+                   "catalog append seq " + std::to_string(seq));
+}
+
+Status Catalog::PutSession(const SessionRecord& record) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  Bytes rec = EncodeSessionRecord(record);
+  return FromRocks(db_->Put(wo, sessions_, IdKey(record.id), rocksdb::Slice(AsChars(rec))),
+                   "catalog put session");
+}
+
+Result<std::vector<SessionRecord>> Catalog::ListSessions() {
+  std::vector<SessionRecord> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), sessions_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto r = DecodeSessionRecord(AsBytes(std::string_view(it->value().data(), it->value().size())));
+    if (!r.ok()) return r.status().WithContext("catalog sessions");
+    out.push_back(std::move(r).value());
+  }
+  TCD_RETURN_IF_ERROR(FromRocks(it->status(), "catalog sessions scan"));
+  return out;
+}
+
+Result<SessionRecord> Catalog::GetSession(const crypto::SessionId& id) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), sessions_, IdKey(id), &v);
+  if (s.IsNotFound())
+    return Status::NotFound("no session " + crypto::SessionIdToString(id) + " in this archive");
+  TCD_RETURN_IF_ERROR(FromRocks(s, "catalog get session"));
+  return DecodeSessionRecord(AsBytes(v));
+}
+
+Result<std::vector<std::pair<uint64_t, ChainRecord>>> Catalog::GetChain(
+    const crypto::SessionId& id) {
+  std::vector<std::pair<uint64_t, ChainRecord>> out;
+  std::string prefix = IdKey(id);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), chain_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    ByteView key(reinterpret_cast<const uint8_t*>(it->key().data()), it->key().size());
+    Reader kr(key.subspan(16));
+    uint64_t seq = 0;
+    if (key.size() != 24 || !kr.U64(&seq)) return Status::Corruption("catalog chain: bad key");
+    auto r = DecodeChainRecord(AsBytes(std::string_view(it->value().data(), it->value().size())));
+    if (!r.ok()) return r.status().WithContext("catalog chain seq " + std::to_string(seq));
+    out.emplace_back(seq, std::move(r).value());
+  }
+  TCD_RETURN_IF_ERROR(FromRocks(it->status(), "catalog chain scan"));
+  return out;
+}
+
+Result<std::vector<crypto::Hash256>> Catalog::ListBlobRefs() {
+  std::vector<crypto::Hash256> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), blobs_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 32) return Status::Corruption("catalog blobs: bad key");
+    crypto::Hash256 h;
+    std::copy(it->key().data(), it->key().data() + 32, h.begin());
+    out.push_back(h);
+  }
+  TCD_RETURN_IF_ERROR(FromRocks(it->status(), "catalog blobs scan"));
+  return out;
+}
+
+Status Catalog::RawPutChain(const crypto::SessionId& id, uint64_t seq, ByteView value) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Put(wo, chain_, ChainKey(id, seq), rocksdb::Slice(AsChars(value))),
+                   "catalog raw put");
+}
+
+Status Catalog::RawDeleteChain(const crypto::SessionId& id, uint64_t seq) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Delete(wo, chain_, ChainKey(id, seq)), "catalog raw delete");
+}
+
+}  // namespace tcd::node

@@ -1,0 +1,101 @@
+#include "node/store.h"
+
+#include <algorithm>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+namespace tcd::node {
+
+Result<std::unique_ptr<Store>> Store::Open(Env* env, const std::string& dir,
+                                           const StoreOptions& options) {
+  std::unique_ptr<Store> s(new Store());
+  s->env_ = env;
+  s->dir_ = dir;
+  s->options_ = options;
+  if (options.read_only) {
+    if (!env->FileExists(dir + "/catalog/CURRENT"))
+      return Status::NotFound("no archive at '" + dir + "' (no catalog/ inside)");
+  } else {
+    TCD_RETURN_IF_ERROR(env->CreateDirs(dir));
+  }
+  TCD_ASSIGN_OR_RETURN(s->catalog_, Catalog::Open(dir + "/catalog", options.read_only));
+  // On an existing archive Open creates nothing, so read-only media work too.
+  TCD_ASSIGN_OR_RETURN(s->blobs_, BlobStore::Open(env, dir + "/blobs"));
+  if (!options.read_only) TCD_RETURN_IF_ERROR(s->Recover());
+  return s;
+}
+
+Status Store::Recover() {
+  TCD_ASSIGN_OR_RETURN(recovery_.temp_files_removed, blobs_->CleanTemp());
+  TCD_ASSIGN_OR_RETURN(auto refs, catalog_->ListBlobRefs());
+  TCD_ASSIGN_OR_RETURN(auto present, blobs_->List());
+  std::set<crypto::Hash256> referenced(refs.begin(), refs.end());
+  std::set<crypto::Hash256> on_disk(present.begin(), present.end());
+  // A blob without a catalog entry was written just before a crash: its entry was never
+  // committed, so nothing acknowledged it and no chain refers to it.
+  for (const auto& h : on_disk) {
+    if (referenced.count(h)) continue;
+    spdlog::warn("recovery: removing orphan blob {} (its catalog entry never committed)",
+                 ToHex(h));
+    TCD_RETURN_IF_ERROR(blobs_->Remove(h));
+    ++recovery_.orphan_blobs_removed;
+  }
+  for (const auto& h : referenced) {
+    if (on_disk.count(h)) continue;
+    spdlog::error("recovery: blob {} is referenced by the catalog but missing on disk", ToHex(h));
+    recovery_.missing_blobs.push_back(ToHex(h));
+  }
+  TCD_ASSIGN_OR_RETURN(auto sessions, catalog_->ListSessions());
+  for (auto& r : sessions) {
+    if (r.state != SessionState::kRecording) continue;
+    // We hold the catalog's write lock, so no recorder is appending to it any more.
+    r.state = SessionState::kUnsealed;
+    TCD_RETURN_IF_ERROR(catalog_->PutSession(r));
+    std::string id = crypto::SessionIdToString(r.id);
+    spdlog::warn("recovery: session {} was not sealed (recorder stopped uncleanly after {} "
+                 "entries); marked unsealed", id, r.next_seq);
+    recovery_.sessions_unsealed.push_back(id);
+  }
+  return Status::OK();
+}
+
+Status Store::Append(const SessionRecord& record, const crypto::ChainEntry& entry,
+                     const crypto::Signature& sig, std::optional<ByteView> blob) {
+  TCD_ASSIGN_OR_RETURN(uint64_t free_bytes, env_->FreeBytes(dir_));
+  if (free_bytes < options_.min_free_bytes)
+    return Status::NoSpace("disk nearly full at " + dir_ + ": " +
+                           std::to_string(free_bytes >> 20) + " MiB free, need " +
+                           std::to_string(options_.min_free_bytes >> 20) + " MiB");
+  std::optional<crypto::Hash256> blob_hash;
+  if (blob) {
+    TCD_ASSIGN_OR_RETURN(blob_hash, blobs_->Put(*blob));
+    if (*blob_hash != entry.cipher_hash)
+      return Status::Corruption("blob hash differs from the entry's cipher_hash at seq " +
+                                std::to_string(entry.seq));
+  }
+  TCD_RETURN_IF_ERROR(env_->CrashPoint("catalog-commit"));
+  ChainRecord cr{crypto::EncodeEntry(entry), sig};
+  TCD_RETURN_IF_ERROR(catalog_->Append(record, entry.seq, cr, blob_hash));
+  return env_->CrashPoint("after-catalog-commit");
+}
+
+Result<crypto::SessionId> Store::ResolveSession(const std::string& text) {
+  auto exact = crypto::SessionIdFromString(text);
+  if (exact.ok()) return exact;
+  std::string want;
+  for (char c : text)
+    if (c != '-') want.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (want.size() < 4) return Status::InvalidArgument("session id '" + text + "' is too short");
+  TCD_ASSIGN_OR_RETURN(auto sessions, catalog_->ListSessions());
+  std::vector<crypto::SessionId> hits;
+  for (const auto& r : sessions)
+    if (ToHex(r.id).rfind(want, 0) == 0) hits.push_back(r.id);
+  if (hits.empty()) return Status::NotFound("no session matching '" + text + "' in " + dir_);
+  if (hits.size() > 1)
+    return Status::InvalidArgument("session id '" + text + "' is ambiguous (" +
+                                   std::to_string(hits.size()) + " sessions match)");
+  return hits[0];
+}
+
+}  // namespace tcd::node

@@ -1,0 +1,71 @@
+// Store: a node's archive directory — content-addressed blob files (DATA/blobs) and the RocksDB
+// catalog (DATA/catalog). It owns the crash-safety order: a blob is durable (temp, fsync,
+// rename, fsync dir) before the catalog batch that references it is written (synced). Opening
+// for writing runs recovery, which reconciles the two after a crash.
+//
+// Thread-safety: Append() calls for one session must be serialized by the caller; everything
+// else is safe for concurrent use.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/env.h"
+#include "base/status.h"
+#include "crypto/chain.h"
+#include "node/blob_store.h"
+#include "node/catalog.h"
+
+namespace tcd::node {
+
+struct StoreOptions {
+  bool read_only = false;
+  // Appends are refused with NoSpace when the data directory's filesystem has less free space
+  // than this (bytes), so a full disk stops recording cleanly instead of corrupting anything.
+  uint64_t min_free_bytes = 64ull << 20;
+};
+
+// What recovery found and did when the store was opened for writing.
+struct RecoveryReport {
+  int temp_files_removed = 0;
+  int orphan_blobs_removed = 0;  // durable blobs whose catalog batch never committed
+  std::vector<std::string> missing_blobs;     // referenced by the catalog, absent on disk
+  std::vector<std::string> sessions_unsealed; // were "recording" with no live recorder
+};
+
+class Store {
+ public:
+  // `env` must outlive the Store. Read-only stores can be opened while a recorder writes.
+  static Result<std::unique_ptr<Store>> Open(Env* env, const std::string& dir,
+                                             const StoreOptions& options = {});
+
+  // Durably appends entry `record.next_seq - 1`: blob first (if any), then one synced catalog
+  // batch with the entry, its signature, the blob reference and the session summary.
+  // REQUIRES: the entry is already signed; blob.has_value() iff the entry is init/segment.
+  Status Append(const SessionRecord& record, const crypto::ChainEntry& entry,
+                const crypto::Signature& sig, std::optional<ByteView> blob);
+
+  Catalog* catalog() { return catalog_.get(); }
+  BlobStore* blobs() { return blobs_.get(); }
+  Env* env() { return env_; }
+  const std::string& dir() const { return dir_; }
+  const RecoveryReport& recovery() const { return recovery_; }
+
+  // Resolves a session id given in full or as a unique prefix of its text form.
+  Result<crypto::SessionId> ResolveSession(const std::string& text);
+
+ private:
+  Store() = default;
+  Status Recover();
+
+  Env* env_ = nullptr;
+  std::string dir_;
+  StoreOptions options_;
+  std::unique_ptr<BlobStore> blobs_;
+  std::unique_ptr<Catalog> catalog_;
+  RecoveryReport recovery_;
+};
+
+}  // namespace tcd::node

@@ -1,0 +1,167 @@
+#include "node/verifier.h"
+
+#include "node/store.h"
+
+namespace tcd::node {
+namespace {
+
+using crypto::EntryKind;
+
+// Walks the chain; each Check* returns false after recording the problem in the report.
+class ChainWalker {
+ public:
+  ChainWalker(const crypto::SessionId& id, const BlobReader& read_blob, VerifyReport* r)
+      : id_(id), read_blob_(read_blob), r_(r) {}
+
+  bool Visit(uint64_t key_seq, const ChainRecord& rec) {
+    if (key_seq != next_)
+      return Fail(key_seq > next_ ? Problem::kMissingEntry : Problem::kOutOfOrder, next_,
+                  key_seq > next_ ? "entry missing from the chain"
+                                  : "duplicate entry position");
+    if (sealed_) return Fail(Problem::kBadEntry, key_seq, "entry after the seal");
+    auto decoded = crypto::DecodeEntry(rec.entry);
+    if (!decoded.ok()) return Fail(Problem::kBadEntry, key_seq, decoded.status().message());
+    const crypto::ChainEntry& e = *decoded;
+    if (e.seq != key_seq || e.session != id_)
+      return Fail(Problem::kOutOfOrder, key_seq,
+                  "position " + std::to_string(key_seq) + " holds entry seq " +
+                      std::to_string(e.seq) +
+                      (e.session != id_ ? " of another session" : ""));
+    if (!CheckKind(e)) return false;
+    if (e.prev_hash != prev_)
+      return Fail(Problem::kBrokenLink, key_seq, "prev_hash is not the hash of entry " +
+                                                     std::to_string(key_seq - 1));
+    crypto::Hash256 h = crypto::EntryHash(e);
+    if (!crypto::VerifyHead(r_->signer_pk, id_, e.seq, h, rec.signature))
+      return Fail(Problem::kBadSignature, key_seq,
+                  "signature does not verify with signer key " + r_->signer_key_id);
+    if (!CheckBlob(e) || !CheckSeal(e)) return false;
+    if (e.kind == EntryKind::kSegment) {
+      r_->segments++;
+      r_->media_duration_us += e.duration_us;
+    }
+    if (e.kind == EntryKind::kGap) r_->gaps++;
+    prev_ = h;
+    r_->head_hash = h;
+    r_->entries = ++next_;
+    return true;
+  }
+
+  uint64_t next() const { return next_; }
+  bool sealed() const { return sealed_; }
+
+  bool Fail(Problem p, uint64_t seq, std::string detail) {
+    r_->problem = p;
+    r_->bad_seq = seq;
+    r_->detail = std::move(detail);
+    return false;
+  }
+
+ private:
+  bool CheckKind(const crypto::ChainEntry& e) {
+    if ((e.seq == 0) != (e.kind == EntryKind::kOpen))
+      return Fail(Problem::kBadEntry, e.seq, e.seq == 0 ? "first entry is not an open entry"
+                                                        : "open entry after seq 0");
+    if (e.kind != EntryKind::kOpen) return true;
+    auto body = crypto::DecodeOpenBody(e.body);
+    if (!body.ok()) return Fail(Problem::kBadEntry, 0, body.status().message());
+    r_->signer_pk = body->signer_pk;
+    r_->signer_key_id = crypto::KeyId(body->signer_pk);
+    return true;
+  }
+
+  bool CheckBlob(const crypto::ChainEntry& e) {
+    if (e.kind != EntryKind::kInit && e.kind != EntryKind::kSegment) return true;
+    auto blob = read_blob_(e.cipher_hash);
+    if (!blob.ok()) {
+      if (blob.status().IsNotFound())
+        return Fail(Problem::kMissingSegment, e.seq,
+                    std::string(crypto::EntryKindName(e.kind)) + " blob " +
+                        ToHex(e.cipher_hash) + " is missing");
+      return Fail(Problem::kHashMismatch, e.seq, blob.status().message());
+    }
+    if (crypto::Blake2b256(*blob) != e.cipher_hash || blob->size() != e.cipher_size)
+      return Fail(Problem::kHashMismatch, e.seq,
+                  std::string(crypto::EntryKindName(e.kind)) + " blob " +
+                      ToHex(e.cipher_hash) + ": content does not match the signed hash");
+    return true;
+  }
+
+  bool CheckSeal(const crypto::ChainEntry& e) {
+    if (e.kind != EntryKind::kSeal) return true;
+    auto body = crypto::DecodeSealBody(e.body);
+    if (!body.ok()) return Fail(Problem::kBadEntry, e.seq, body.status().message());
+    if (body->segments != r_->segments || body->media_duration_us != r_->media_duration_us)
+      return Fail(Problem::kSealMismatch, e.seq,
+                  "seal counts " + std::to_string(body->segments) + " segments but the chain "
+                  "holds " + std::to_string(r_->segments));
+    sealed_ = true;
+    r_->sealed = true;
+    r_->seal_reason = crypto::SealReasonName(body->reason);
+    return true;
+  }
+
+  const crypto::SessionId& id_;
+  const BlobReader& read_blob_;
+  VerifyReport* r_;
+  uint64_t next_ = 0;
+  crypto::Hash256 prev_{};
+  bool sealed_ = false;
+};
+
+}  // namespace
+
+const char* ProblemName(Problem p) {
+  switch (p) {
+    case Problem::kNone: return "none";
+    case Problem::kBadEntry: return "bad-entry";
+    case Problem::kMissingEntry: return "missing-entry";
+    case Problem::kOutOfOrder: return "out-of-order";
+    case Problem::kBrokenLink: return "broken-link";
+    case Problem::kBadSignature: return "bad-signature";
+    case Problem::kMissingSegment: return "missing-segment";
+    case Problem::kHashMismatch: return "hash-mismatch";
+    case Problem::kUnsealed: return "unsealed";
+    case Problem::kSealMismatch: return "seal-mismatch";
+  }
+  return "unknown";
+}
+
+VerifyReport VerifyChain(const crypto::SessionId& session,
+                         const std::vector<std::pair<uint64_t, ChainRecord>>& chain,
+                         std::optional<uint64_t> expected_entries, const BlobReader& read_blob) {
+  VerifyReport r;
+  r.session = session;
+  ChainWalker walker(session, read_blob, &r);
+  for (const auto& [seq, rec] : chain)
+    if (!walker.Visit(seq, rec)) return r;
+  if (walker.next() == 0) {
+    walker.Fail(Problem::kMissingEntry, 0, "the session has no open entry");
+    return r;
+  }
+  if (expected_entries && *expected_entries > walker.next()) {
+    walker.Fail(walker.sealed() ? Problem::kMissingEntry : Problem::kUnsealed, walker.next(),
+                "chain cut off: the catalog lists " + std::to_string(*expected_entries) +
+                    " entries but only " + std::to_string(walker.next()) + " are present");
+    return r;
+  }
+  if (!walker.sealed()) {
+    walker.Fail(Problem::kUnsealed, walker.next(),
+                "not sealed: the chain ends after seq " + std::to_string(walker.next() - 1) +
+                    " (recording interrupted or truncated); it verifies up to there");
+    return r;
+  }
+  r.ok = true;
+  return r;
+}
+
+Result<VerifyReport> VerifySession(Store* store, const crypto::SessionId& session) {
+  TCD_ASSIGN_OR_RETURN(SessionRecord rec, store->catalog()->GetSession(session));
+  TCD_ASSIGN_OR_RETURN(auto chain, store->catalog()->GetChain(session));
+  BlobReader reader = [store](const crypto::Hash256& h) {
+    return store->blobs()->GetUnverified(h);
+  };
+  return VerifyChain(session, chain, rec.next_seq, reader);
+}
+
+}  // namespace tcd::node

@@ -1,0 +1,66 @@
+// Verifier: checks a session with public information only (DESIGN.md §3, docs/FORMAT.md
+// "How to verify a session"): entry encodings, contiguous sequence numbers, hash links, the
+// open entry's signer's Ed25519 signature on every head, every blob's BLAKE2b-256 against the
+// signed cipher_hash, and the seal. Stops at the first problem and names its sequence number.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "crypto/chain.h"
+#include "node/catalog.h"
+
+namespace tcd::node {
+
+class Store;
+
+// Stable names (shown in reports and JSON): never renumber or rename.
+enum class Problem : uint8_t {
+  kNone = 0,
+  kBadEntry,        // an entry does not decode, or has a kind not allowed at its place
+  kMissingEntry,    // a sequence number is absent from the chain
+  kOutOfOrder,      // the entry stored at position N carries another sequence number/session
+  kBrokenLink,      // prev_hash is not the previous entry's hash
+  kBadSignature,    // the head signature does not verify with the session's signer key
+  kMissingSegment,  // a segment's blob is absent
+  kHashMismatch,    // a blob's BLAKE2b-256 (or size) differs from the signed value
+  kUnsealed,        // no seal: recording interrupted or the end was cut off
+  kSealMismatch,    // the seal's counts disagree with the chain
+};
+const char* ProblemName(Problem p);  // "hash-mismatch", "broken-link", …
+
+struct VerifyReport {
+  crypto::SessionId session{};
+  bool ok = false;
+  Problem problem = Problem::kNone;
+  std::optional<uint64_t> bad_seq;  // the first sequence number that failed
+  std::string detail;               // one sentence for a person
+  uint64_t entries = 0;             // entries checked and found good
+  uint64_t segments = 0;
+  int64_t media_duration_us = 0;
+  uint32_t gaps = 0;
+  bool sealed = false;
+  std::string seal_reason;
+  std::string signer_key_id;
+  crypto::PublicKey signer_pk{};
+  crypto::Hash256 head_hash{};      // hash of the last good entry
+};
+
+// Reads a blob by its content hash (NotFound when absent).
+using BlobReader = std::function<Result<Bytes>(const crypto::Hash256&)>;
+
+// Verifies `chain` (records in stored order, with the sequence number their key holds).
+// `expected_entries`: how many entries the catalog says exist (detects a cut-off tail), or
+// nullopt when unknown.
+VerifyReport VerifyChain(const crypto::SessionId& session,
+                         const std::vector<std::pair<uint64_t, ChainRecord>>& chain,
+                         std::optional<uint64_t> expected_entries, const BlobReader& read_blob);
+
+// Loads the session from `store` and verifies it.
+Result<VerifyReport> VerifySession(Store* store, const crypto::SessionId& session);
+
+}  // namespace tcd::node

@@ -1,0 +1,128 @@
+// Bad input gets a clear error naming the problem, a non-zero exit code, and never changes
+// what is stored.
+#include <gtest/gtest.h>
+
+#include <boost/filesystem.hpp>
+
+#include "tests/test_util.h"
+
+namespace tcd {
+namespace {
+
+namespace fs = boost::filesystem;
+using testing::RunResult;
+using testing::RunTcd;
+using testing::SharedFixture;
+using testing::Snapshot;
+using testing::TempDir;
+
+class CliErrors : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = dir_ / "data";
+    fs::copy(SharedFixture().data, data_, fs::copy_options::recursive);
+    before_ = Snapshot(data_);
+  }
+  void ExpectUnchanged() { EXPECT_TRUE(Snapshot(data_) == before_) << "stored data changed"; }
+  RunResult Export(const std::vector<std::string>& extra) {
+    const auto& f = SharedFixture();
+    std::vector<std::string> args = {"export", "--data", data_, "--session", f.session,
+                                     "--out", dir_ / "out.mp4"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunTcd(args);
+  }
+  void ExpectError(const RunResult& r, int code, const std::string& text) {
+    EXPECT_EQ(r.exit_code, code) << r.err;
+    EXPECT_NE(r.err.find(text), std::string::npos) << "stderr: " << r.err;
+  }
+
+  TempDir dir_;
+  std::string data_;
+  std::map<std::string, std::string> before_;
+};
+
+TEST_F(CliErrors, WrongPassphraseIsRefusedAndWritesNothing) {
+  testing::WriteFile(dir_ / "wrong", "not the passphrase\n");
+  const auto& f = SharedFixture();
+  ExpectError(Export({"--key", f.keys + "/archive/archive.key", "--passphrase-file",
+                      dir_ / "wrong"}),
+              1, "wrong passphrase");
+  EXPECT_FALSE(fs::exists(dir_ / "out.mp4"));
+  ExpectUnchanged();
+}
+
+TEST_F(CliErrors, MissingPassphraseSaysTheKeyIsProtected) {
+  ExpectError(Export({"--key", SharedFixture().keys + "/archive/archive.key"}), 1,
+              "passphrase");
+  ExpectUnchanged();
+}
+
+TEST_F(CliErrors, MissingKeyFileIsNamed) {
+  ExpectError(Export({"--key", dir_ / "nope.key"}), 1, dir_ / "nope.key");
+}
+
+TEST_F(CliErrors, NodeKeyGivenAsArchiveKeyNamesTheField) {
+  auto r = Export({"--key", SharedFixture().keys + "/node/node.key"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("node.key"), std::string::npos) << r.err;
+  ExpectUnchanged();
+}
+
+TEST_F(CliErrors, UnreadableSourceStoresNothing) {
+  const auto& f = SharedFixture();
+  std::string fresh = dir_ / "fresh";
+  auto r = RunTcd({"record", "--data", fresh, "--node-key", f.keys + "/node/node.key",
+                   "--recipient", f.keys + "/archive/archive.pub", "--source",
+                   dir_ / "no-such-camera.mp4"});
+  ExpectError(r, 1, "no-such-camera.mp4");
+  EXPECT_FALSE(fs::exists(fresh + "/catalog"));
+  // and into an existing archive: no new session appears
+  r = RunTcd({"record", "--data", data_, "--node-key", f.keys + "/node/node.key", "--recipient",
+              f.keys + "/archive/archive.pub", "--source", "rtmp://127.0.0.1:1/live/none"});
+  ExpectError(r, 1, "rtmp://127.0.0.1:1/live/none");
+  ExpectUnchanged();
+}
+
+TEST_F(CliErrors, CorruptCatalogIsReportedAndLeftAlone) {
+  std::string manifest;
+  for (const auto& e : fs::directory_iterator(data_ + "/catalog"))
+    if (e.path().filename().string().rfind("MANIFEST-", 0) == 0) manifest = e.path().string();
+  ASSERT_FALSE(manifest.empty());
+  std::string bytes = testing::ReadFile(manifest);
+  for (size_t i = 0; i < bytes.size(); i += 7) bytes[i] = static_cast<char>(~bytes[i]);
+  testing::WriteFile(manifest, bytes);
+  before_ = Snapshot(data_);
+  ExpectError(RunTcd({"sessions", "--data", data_}), 1, "catalog");
+  ExpectError(RunTcd({"verify", "--data", data_}), 1, "catalog");
+  const auto& f = SharedFixture();
+  ExpectError(RunTcd({"record", "--data", data_, "--node-key", f.keys + "/node/node.key",
+                      "--recipient", f.keys + "/archive/archive.pub", "--format", "lavfi",
+                      "--source", "testsrc2=size=160x120:rate=5", "--duration", "1"}),
+              1, "catalog");
+  ExpectUnchanged();
+}
+
+TEST_F(CliErrors, UsageErrorsExitTwo) {
+  EXPECT_EQ(RunTcd({"verify"}).exit_code, 2);
+  EXPECT_EQ(RunTcd({"frobnicate"}).exit_code, 2);
+  const auto& f = SharedFixture();
+  ExpectError(Export({"--key", f.keys + "/archive/archive.key", "--out", dir_ / "x.mkv"}), 2,
+              ".mp4");
+  ExpectError(RunTcd({"record", "--data", dir_ / "d", "--node-key", f.keys + "/node/node.key",
+                      "--recipient", f.keys + "/archive/archive.pub", "--format", "lavfi",
+                      "--source", "testsrc2", "--meta", "type=rumour"}),
+              2, "type");
+  ExpectError(RunTcd({"verify", "--data", data_, "--session", "ffff"}), 1, "no session");
+}
+
+TEST_F(CliErrors, KeygenRefusesToOverwriteAKey) {
+  std::string keys = dir_ / "k";
+  ASSERT_EQ(RunTcd({"keygen", "--kind", "archive", "--out", keys}).exit_code, 0);
+  std::string original = testing::ReadFile(keys + "/archive.key");
+  ExpectError(RunTcd({"keygen", "--kind", "archive", "--out", keys}), 2, "already exists");
+  EXPECT_EQ(testing::ReadFile(keys + "/archive.key"), original);
+  EXPECT_EQ(fs::status(keys + "/archive.key").permissions() & 0777, 0600);
+}
+
+}  // namespace
+}  // namespace tcd

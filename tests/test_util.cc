@@ -1,0 +1,112 @@
+#include "tests/test_util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/filesystem.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace tcd::testing {
+namespace fs = boost::filesystem;
+
+TempDir::TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "tcd-test-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  boost::system::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+}
+
+RunResult RunProgram(const std::string& program, const std::vector<std::string>& args) {
+  TempDir io;
+  std::string out_path = io / "out", err_path = io / "err";
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(program.c_str()));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    if (!freopen(out_path.c_str(), "w", stdout) || !freopen(err_path.c_str(), "w", stderr))
+      _exit(127);
+    if (!freopen("/dev/null", "r", stdin)) _exit(127);
+    execvp(program.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  RunResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = ReadFile(out_path);
+  r.err = ReadFile(err_path);
+  return r;
+}
+
+RunResult RunTcd(const std::vector<std::string>& args) { return RunProgram(TCD_BINARY, args); }
+
+nlohmann::json Probe(const std::string& path) {
+  RunResult r = RunProgram("ffprobe", {"-v", "error", "-show_format", "-show_streams", "-of",
+                                       "json", path});
+  if (r.exit_code != 0) return nullptr;
+  return nlohmann::json::parse(r.out, nullptr, false);
+}
+
+std::map<std::string, std::string> Snapshot(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (fs::recursive_directory_iterator it(dir), end; it != end; ++it)
+    if (fs::is_regular_file(it->path()))
+      out[fs::relative(it->path(), dir).string()] = ReadFile(it->path().string());
+  return out;
+}
+
+static Fixture MakeFixture(int seconds) {
+  static TempDir root_dir;  // lives (and is removed) with the test binary
+  TempDir* root = &root_dir;
+  Fixture f;
+  f.keys = *root / "keys";
+  f.data = *root / "data";
+  WriteFile(*root / "passphrase", "correct horse\n");
+  auto check = [](const RunResult& r, const char* what) {
+    if (r.exit_code != 0) throw std::runtime_error(std::string(what) + " failed: " + r.err);
+  };
+  check(RunTcd({"keygen", "--kind", "node", "--out", f.keys + "/node"}), "keygen node");
+  check(RunTcd({"keygen", "--kind", "archive", "--out", f.keys + "/archive", "--passphrase-file",
+                *root / "passphrase"}),
+        "keygen archive");
+  fs::copy_file(*root / "passphrase", f.keys + "/passphrase");
+  RunResult rec = RunTcd({"record", "--data", f.data, "--node-key", f.keys + "/node/node.key",
+                          "--recipient", f.keys + "/archive/archive.pub", "--format", "lavfi",
+                          "--source", "testsrc2=size=320x240:rate=25", "--audio-format", "lavfi",
+                          "--audio-source", "sine=frequency=440:sample_rate=48000", "--duration",
+                          std::to_string(seconds), "--segment-seconds", "1", "--point", "xa-a",
+                          "--meta", "chair=Trần Thị Bình", "--meta", "type=complaint"});
+  check(rec, "record");
+  std::string out = rec.out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  f.session = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
+  return f;
+}
+
+const Fixture& SharedFixture(int seconds) {
+  static const Fixture f = MakeFixture(seconds);
+  return f;
+}
+
+}  // namespace tcd::testing

@@ -1,0 +1,54 @@
+// Helpers for the cross-module tests: temporary directories, running the real `tcd` binary,
+// probing MP4 files with ffprobe, and snapshots of a directory's bytes.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tcd::testing {
+
+// A fresh directory under $TMPDIR, removed (recursively) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+// Runs the built `tcd` with `args` (each passed as one argument, no shell interpretation).
+RunResult RunTcd(const std::vector<std::string>& args);
+// Runs any program the same way.
+RunResult RunProgram(const std::string& program, const std::vector<std::string>& args);
+
+// ffprobe's JSON (-show_format -show_streams) of a media file; null on failure.
+nlohmann::json Probe(const std::string& path);
+
+// Path → content of every regular file below `dir`, to show that nothing changed.
+std::map<std::string, std::string> Snapshot(const std::string& dir);
+
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& data);
+
+// Keys and a short recorded lavfi session, made once per test binary and copied per test.
+struct Fixture {
+  std::string keys;     // node/node.key, node/node.pub, archive/archive.{key,pub}, passphrase
+  std::string data;     // an archive with one sealed session
+  std::string session;  // its id
+};
+// Records `seconds` of testsrc2+sine at 1 s segments (first call only; cached).
+const Fixture& SharedFixture(int seconds = 6);
+
+}  // namespace tcd::testing

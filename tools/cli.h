@@ -1,0 +1,59 @@
+// Shared pieces of the `tcd` subcommands: exit codes, key and passphrase files, metadata
+// parsing, time formatting. Every user-facing error names the file, option or field at fault.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "base/env.h"
+#include "base/status.h"
+#include "crypto/chain.h"
+#include "crypto/keys.h"
+
+namespace tcd::tools {
+
+// Process exit codes of every subcommand.
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;  // the operation failed, or verification found a problem
+constexpr int kExitUsage = 2;   // bad options or arguments
+
+// A subcommand: its CLI11 node and what to run when it was chosen.
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+Command AddKeygen(CLI::App& root);
+Command AddRecord(CLI::App& root);
+Command AddSessions(CLI::App& root);
+Command AddExport(CLI::App& root);
+Command AddVerify(CLI::App& root);
+
+// Prints "tcd: error: <status message>" to stderr and returns the exit code for it
+// (kExitUsage for InvalidArgument raised from options, else kExitFailed).
+int ReportError(const Status& s, int code = kExitFailed);
+
+Result<std::string> ReadTextFile(const std::string& path, const std::string& what);
+// The passphrase is the file's first line (without its newline); empty is refused.
+Result<std::optional<std::string>> ReadPassphrase(const std::string& path);
+Result<crypto::NodeIdentity> LoadNodeKey(const std::string& path);
+Result<crypto::ArchivePublic> LoadArchivePub(const std::string& path);
+Result<crypto::ArchiveKeyPair> LoadArchiveKey(const std::string& path,
+                                             const std::string& passphrase_file);
+
+// Parses KEY=VALUE pairs into session metadata and validates them: known keys (point, chair,
+// case, type, participant, note, conference, province) and custom keys [a-z][a-z0-9_.-]*; only
+// participant repeats; type is complaint|denunciation|petition|feedback; values are UTF-8.
+Result<crypto::Metadata> ParseMetadata(const std::vector<std::string>& pairs);
+
+std::string FormatUtc(int64_t us);         // "2026-11-22T10:32:07Z"
+std::string FormatDuration(int64_t us);    // "1:02:03" / "4:05"
+
+// True when another process holds the catalog's RocksDB lock (a recorder is writing).
+bool CatalogInUse(const std::string& data_dir);
+
+}  // namespace tcd::tools
