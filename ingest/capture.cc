@@ -18,8 +18,7 @@ constexpr int64_t kSleepSliceUs = 100'000;  // sleeps wake this often to honour 
 
 bool SameCodec(const AVCodecParameters* a, const AVCodecParameters* b) {
   return a->codec_id == b->codec_id && a->width == b->width && a->height == b->height &&
-         a->sample_rate == b->sample_rate &&
-         a->ch_layout.nb_channels == b->ch_layout.nb_channels &&
+         a->sample_rate == b->sample_rate && a->ch_layout.nb_channels == b->ch_layout.nb_channels &&
          a->extradata_size == b->extradata_size &&
          (a->extradata_size == 0 ||
           std::memcmp(a->extradata, b->extradata, a->extradata_size) == 0);
@@ -177,7 +176,8 @@ Status CaptureImpl::Reconnect(InputState& in, const std::string& reason) {
   if (same) {
     for (int out : {in.out_video, in.out_audio}) {
       if (out >= 0 && outs_[out].transcoder) {
-        AVStream* st = outs_[out].type == AVMEDIA_TYPE_VIDEO ? in.input->video() : in.input->audio();
+        AVStream* st =
+            outs_[out].type == AVMEDIA_TYPE_VIDEO ? in.input->video() : in.input->audio();
         TCD_RETURN_IF_ERROR(outs_[out].transcoder->ResetDecoder(st));
       }
     }

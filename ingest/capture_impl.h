@@ -62,7 +62,7 @@ class CaptureImpl final : public Capture {
   // capture_output.cc
   Status BuildOutputs();
   std::string DescribeOutputs() const;
-  Status WriteOut(int out, AVPacket* pkt);  // pkt in timeline µs
+  Status WriteOut(int out, AVPacket* pkt);     // pkt in timeline µs
   Status WriteCopied(int out, AVPacket* pkt);  // through the bitstream filter, if any
   Status EmitSegment(bool final);
   Status Finish();

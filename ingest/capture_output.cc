@@ -108,11 +108,10 @@ std::string CaptureImpl::DescribeOutputs() const {
     s += avcodec_get_name(p->codec_id);
     if (out.type == AVMEDIA_TYPE_VIDEO) {
       s += " " + std::to_string(p->width) + "x" + std::to_string(p->height) + " " +
-           std::to_string(std::lround(1e6 / std::max<int64_t>(1, out.default_duration_us))) +
-           "fps";
+           std::to_string(std::lround(1e6 / std::max<int64_t>(1, out.default_duration_us))) + "fps";
     } else {
-      s += " " + std::to_string(p->sample_rate) + "Hz " +
-           std::to_string(p->ch_layout.nb_channels) + "ch";
+      s += " " + std::to_string(p->sample_rate) + "Hz " + std::to_string(p->ch_layout.nb_channels) +
+           "ch";
     }
     s += out.transcoder ? " (encoded)" : " (copied)";
   }
@@ -151,8 +150,7 @@ Status CaptureImpl::WriteOut(int out, AVPacket* pkt) {
 Status CaptureImpl::EmitSegment(bool final) {
   if (muxer_ == nullptr || sink_failed_) return Status::OK();
   Bytes init, fragment;
-  TCD_RETURN_IF_ERROR(final ? muxer_->Finish(&init, &fragment)
-                            : muxer_->Flush(&init, &fragment));
+  TCD_RETURN_IF_ERROR(final ? muxer_->Finish(&init, &fragment) : muxer_->Flush(&init, &fragment));
   Status s;
   if (!init.empty()) {
     s = sink_->OnInit(run_, std::move(init), codecs_);

@@ -103,7 +103,9 @@ class CollectingSink : public SegmentSink {
   std::vector<Gap> gaps;
 };
 
-std::string BoxType(const Bytes& b) { return b.size() < 8 ? "" : std::string(b.begin() + 4, b.begin() + 8); }
+std::string BoxType(const Bytes& b) {
+  return b.size() < 8 ? "" : std::string(b.begin() + 4, b.begin() + 8);
+}
 
 class TempDir {
  public:
@@ -169,10 +171,10 @@ int RunCommand(const std::string& cmd) { return std::system(cmd.c_str()); }
 
 // Writes an H.264 (with B-frames) + AAC MP4 of `seconds` seconds with the ffmpeg CLI.
 void MakeH264File(const std::string& path, int seconds, const std::string& size) {
-  std::string cmd = "ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=" +
-                    size + ":rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 -t " +
-                    std::to_string(seconds) +
-                    " -c:v libx264 -preset veryfast -g 50 -pix_fmt yuv420p -c:a aac " + path;
+  std::string cmd =
+      "ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=" + size +
+      ":rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 -t " + std::to_string(seconds) +
+      " -c:v libx264 -preset veryfast -g 50 -pix_fmt yuv420p -c:a aac " + path;
   ASSERT_EQ(RunCommand(cmd), 0) << cmd;
 }
 
@@ -221,7 +223,8 @@ TEST(CaptureTest, LavfiWithSeparateAudioIsEncodedIntoPlayableSegments) {
   Bytes one = sink.inits[0];
   one.insert(one.end(), sink.segments[2].data.begin(), sink.segments[2].data.end());
   WriteFile(dir.File("one.mp4"), one);
-  EXPECT_EQ(RunCommand("ffmpeg -nostdin -v error -xerror -i " + dir.File("one.mp4") + " -f null -"), 0);
+  EXPECT_EQ(RunCommand("ffmpeg -nostdin -v error -xerror -i " + dir.File("one.mp4") + " -f null -"),
+            0);
   Probe single = ProbeFile(dir.File("one.mp4"));
   EXPECT_EQ(single.video_packets, 50);
 }
@@ -312,8 +315,9 @@ class StreamServer {
  public:
   StreamServer(const std::string& file, int port) {
     std::string url = "tcp://127.0.0.1:" + std::to_string(port) + "?listen=1";
-    std::vector<std::string> args = {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "quiet",
-                                     "-re", "-i", file, "-c", "copy", "-f", "mpegts", url};
+    std::vector<std::string> args = {
+        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "quiet",  "-re", "-i",
+        file,     "-c",       "copy",         "-f",        "mpegts", url};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -400,7 +404,8 @@ TEST(CaptureTest, NetworkDropoutReconnectsAndReportsGap) {
   ASSERT_TRUE(p.ok);
   EXPECT_TRUE(p.has_video);
   EXPECT_TRUE(p.has_audio);
-  EXPECT_EQ(RunCommand("ffmpeg -nostdin -v error -xerror -i " + dir.File("out.mp4") + " -f null -"), 0);
+  EXPECT_EQ(RunCommand("ffmpeg -nostdin -v error -xerror -i " + dir.File("out.mp4") + " -f null -"),
+            0);
   int64_t media_end = sink.segments.back().media_start_us + sink.segments.back().duration_us;
   EXPECT_NEAR(p.video_end_s, media_end / 1e6, 0.3);
 }

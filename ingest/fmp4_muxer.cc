@@ -45,8 +45,8 @@ Result<std::unique_ptr<Fmp4Muxer>> Fmp4Muxer::Create(
   if (err < 0) return AvStatus(err, "cannot create mp4 muxer");
   m->oc_.reset(oc);
   auto* buf = static_cast<uint8_t*>(av_malloc(kAvioBufferSize));
-  m->avio_.reset(avio_alloc_context(buf, kAvioBufferSize, 1, m.get(), nullptr,
-                                    &Fmp4Muxer::OnWrite, nullptr));
+  m->avio_.reset(
+      avio_alloc_context(buf, kAvioBufferSize, 1, m.get(), nullptr, &Fmp4Muxer::OnWrite, nullptr));
   if (m->avio_ == nullptr) {
     av_free(buf);
     return Status::IOError("cannot allocate mp4 output buffer");

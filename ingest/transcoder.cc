@@ -130,10 +130,9 @@ class VideoTranscoder final : public Transcoder {
     int64_t pts = av_rescale_q(pts_us, kMicros, enc_->time_base);
     if (last_pts_ != AV_NOPTS_VALUE && pts <= last_pts_) return Status::OK();  // duplicate slot
     last_pts_ = pts;
-    sws_.reset(sws_getCachedContext(sws_.release(), f->width, f->height,
-                                    static_cast<AVPixelFormat>(f->format), enc_->width,
-                                    enc_->height, AV_PIX_FMT_YUV420P, SWS_BILINEAR, nullptr,
-                                    nullptr, nullptr));
+    sws_.reset(sws_getCachedContext(
+        sws_.release(), f->width, f->height, static_cast<AVPixelFormat>(f->format), enc_->width,
+        enc_->height, AV_PIX_FMT_YUV420P, SWS_BILINEAR, nullptr, nullptr, nullptr));
     if (sws_ == nullptr) return Status::InvalidArgument("cannot convert video of '" + url_ + "'");
     int err = av_frame_make_writable(scaled_.get());
     if (err < 0) return AvStatus(err, "frame buffer for '" + url_ + "'");
@@ -181,8 +180,8 @@ class AudioTranscoder final : public Transcoder {
     enc_->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     int err = avcodec_open2(enc_.get(), codec, nullptr);
     if (err < 0) return AvStatus(err, "cannot open aac encoder for '" + url_ + "'");
-    fifo_.reset(av_audio_fifo_alloc(enc_->sample_fmt, enc_->ch_layout.nb_channels,
-                                    enc_->frame_size * 4));
+    fifo_.reset(
+        av_audio_fifo_alloc(enc_->sample_fmt, enc_->ch_layout.nb_channels, enc_->frame_size * 4));
     return Status::OK();
   }
 
@@ -252,7 +251,8 @@ class AudioTranscoder final : public Transcoder {
     if (err < 0) return AvStatus(err, "audio buffer for '" + url_ + "'");
     int got = swr_convert(swr_.get(), tmp->data, tmp->nb_samples, in, n);
     if (got < 0) return AvStatus(got, "resampling audio of '" + url_ + "'");
-    if (got > 0 && av_audio_fifo_write(fifo_.get(), reinterpret_cast<void**>(tmp->data), got) < got) {
+    if (got > 0 &&
+        av_audio_fifo_write(fifo_.get(), reinterpret_cast<void**>(tmp->data), got) < got) {
       return Status::IOError("audio fifo write failed for '" + url_ + "'");
     }
     return Status::OK();

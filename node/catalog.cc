@@ -3,6 +3,9 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdarg>
 
 namespace tcd::node {
 namespace {
@@ -20,6 +23,19 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
     return Status::IOError(m + " (is the data directory in use by another tcd process?)");
   return Status::IOError(m);
 }
+
+// RocksDB's informational log goes to our log (debug level; warnings and worse as warnings)
+// instead of LOG files inside the catalog: opening an archive, even read-only, writes nothing.
+class SpdlogLogger : public rocksdb::Logger {
+ public:
+  SpdlogLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char buf[1024];
+    vsnprintf(buf, sizeof buf, format, ap);
+    spdlog::warn("rocksdb: {}", buf);
+  }
+};
 
 std::string ChainKey(const crypto::SessionId& id, uint64_t seq) {
   Bytes k(id.begin(), id.end());
@@ -101,7 +117,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir, bool read
   options.create_missing_column_families = !read_only;
   options.paranoid_checks = true;
   options.max_open_files = 256;
-  options.keep_log_file_num = 4;
+  options.info_log = std::make_shared<SpdlogLogger>();
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name : kCfNames)
     cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());

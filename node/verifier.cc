@@ -1,5 +1,7 @@
 #include "node/verifier.h"
 
+#include <set>
+
 #include "node/store.h"
 
 namespace tcd::node {
@@ -71,7 +73,20 @@ class ChainWalker {
   }
 
   bool CheckBlob(const crypto::ChainEntry& e) {
-    if (e.kind != EntryKind::kInit && e.kind != EntryKind::kSegment) return true;
+    if (e.kind != EntryKind::kInit && e.kind != EntryKind::kSegment) {
+      if (e.cipher_hash != crypto::Hash256{} || e.plain_hash != crypto::Hash256{} ||
+          e.cipher_size != 0 || e.plain_size != 0)
+        return Fail(Problem::kBadEntry, e.seq, "a non-media entry carries blob hashes or sizes");
+      return true;
+    }
+    auto run = crypto::DecodeRunBody(e.body);
+    if (!run.ok()) return Fail(Problem::kBadEntry, e.seq, run.status().message());
+    if (e.kind == EntryKind::kInit) runs_.insert(*run);
+    else if (!runs_.count(*run))
+      return Fail(Problem::kBadEntry, e.seq,
+                  "segment of run " + std::to_string(*run) + " without an earlier init entry");
+    if (e.cipher_size != e.plain_size + crypto::kBlobOverhead)
+      return Fail(Problem::kBadEntry, e.seq, "cipher_size is not plain_size + 46");
     auto blob = read_blob_(e.cipher_hash);
     if (!blob.ok()) {
       if (blob.status().IsNotFound())
@@ -107,6 +122,7 @@ class ChainWalker {
   uint64_t next_ = 0;
   crypto::Hash256 prev_{};
   bool sealed_ = false;
+  std::set<uint32_t> runs_;  // runs whose init entry has been seen
 };
 
 }  // namespace

@@ -106,8 +106,9 @@ TEST_F(CliErrors, UsageErrorsExitTwo) {
   EXPECT_EQ(RunTcd({"verify"}).exit_code, 2);
   EXPECT_EQ(RunTcd({"frobnicate"}).exit_code, 2);
   const auto& f = SharedFixture();
-  ExpectError(Export({"--key", f.keys + "/archive/archive.key", "--out", dir_ / "x.mkv"}), 2,
-              ".mp4");
+  ExpectError(RunTcd({"export", "--data", data_, "--session", f.session, "--key",
+                      f.keys + "/archive/archive.key", "--out", dir_ / "x.mkv"}),
+              2, ".mp4");
   ExpectError(RunTcd({"record", "--data", dir_ / "d", "--node-key", f.keys + "/node/node.key",
                       "--recipient", f.keys + "/archive/archive.pub", "--format", "lavfi",
                       "--source", "testsrc2", "--meta", "type=rumour"}),
