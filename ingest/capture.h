@@ -57,7 +57,9 @@ struct MediaSegment {
   Bytes data;                  // moof+mdat bytes
   int64_t media_start_us = 0;  // presentation start relative to the capture start
   int64_t duration_us = 0;     // presentation duration of the segment
-  int64_t wall_start_us = 0;   // UTC wall clock (Env::NowMicros) of the segment's start
+  int64_t wall_start_us = 0;   // UTC wall clock (Env::NowMicros) of the segment's start: for
+                               // live sources (network, device, lavfi) or realtime, when its
+                               // first video packet arrived; for files, capture start + media_start_us
 };
 
 // Receives segments in order. A non-OK return stops the capture; Run() returns that Status.

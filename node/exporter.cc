@@ -39,7 +39,9 @@ Status FinishRun(Env* env, RunFile* f) {
   TCD_RETURN_IF_ERROR(f->file->Sync());
   TCD_RETURN_IF_ERROR(f->file->Close());
   f->file.reset();
-  return env->RenameFile(f->temp, f->path);
+  TCD_RETURN_IF_ERROR(env->RenameFile(f->temp, f->path));
+  size_t slash = f->path.find_last_of('/');
+  return env->SyncDir(slash == std::string::npos ? "." : f->path.substr(0, slash));
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ Result<std::unique_ptr<Store>> Store::Open(Env* env, const std::string& dir,
     if (!env->FileExists(dir + "/catalog/CURRENT"))
       return Status::NotFound("no archive at '" + dir + "' (no catalog/ inside)");
   } else {
-    TCD_RETURN_IF_ERROR(env->CreateDirs(dir));
+    TCD_RETURN_IF_ERROR(env->CreateDirs(dir + "/catalog"));
   }
   TCD_ASSIGN_OR_RETURN(s->catalog_, Catalog::Open(dir + "/catalog", options.read_only));
   // On an existing archive Open creates nothing, so read-only media work too.
