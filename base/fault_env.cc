@@ -253,7 +253,16 @@ Result<uint64_t> FaultInjectionEnv::FileSize(const std::string& path) {
 Result<std::vector<std::string>> FaultInjectionEnv::ListDir(const std::string& dir) {
   return base_->ListDir(dir);
 }
+void FaultInjectionEnv::SetFreeBytes(std::optional<uint64_t> bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  free_bytes_ = bytes;
+}
+
 Result<uint64_t> FaultInjectionEnv::FreeBytes(const std::string& path) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_bytes_) return *free_bytes_;
+  }
   return base_->FreeBytes(path);
 }
 int64_t FaultInjectionEnv::NowMicros() { return base_->NowMicros(); }

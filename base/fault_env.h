@@ -66,6 +66,8 @@ class FaultInjectionEnv : public Env {
   Status SimulatePowerLoss();
   // Clears the crash (and a pending CrashAtStep) without touching the files; tracking stays.
   void ResetCrash();
+  // Makes FreeBytes() report `bytes` (a nearly full disk); nullopt reports the real value.
+  void SetFreeBytes(std::optional<uint64_t> bytes);
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
                                                         uint32_t mode = 0644) override;
@@ -114,6 +116,7 @@ class FaultInjectionEnv : public Env {
   int steps_ = 0;          // GUARDED_BY(mu_)
   int crash_step_ = 0;     // GUARDED_BY(mu_): absolute step number that crashes; 0 = none
   bool crashed_ = false;   // GUARDED_BY(mu_)
+  std::optional<uint64_t> free_bytes_;  // GUARDED_BY(mu_): reported by FreeBytes when set
   // GUARDED_BY(mu_): files created through this env, by their current (normalised) name.
   std::map<std::string, std::shared_ptr<FileState>> files_;
   std::vector<PendingOp> pending_;  // GUARDED_BY(mu_): oldest first

@@ -62,11 +62,16 @@ Status Store::Recover() {
 
 Status Store::Append(const SessionRecord& record, const crypto::ChainEntry& entry,
                      const crypto::Signature& sig, std::optional<ByteView> blob) {
-  TCD_ASSIGN_OR_RETURN(uint64_t free_bytes, env_->FreeBytes(dir_));
-  if (free_bytes < options_.min_free_bytes)
-    return Status::NoSpace("disk nearly full at " + dir_ + ": " +
-                           std::to_string(free_bytes >> 20) + " MiB free, need " +
-                           std::to_string(options_.min_free_bytes >> 20) + " MiB");
+  // Media and new sessions stop at the threshold; the small entries that close a session
+  // (gap, seal) still go in, so a full disk ends a recording sealed instead of cut off.
+  if (blob || entry.kind == crypto::EntryKind::kOpen) {
+    TCD_ASSIGN_OR_RETURN(uint64_t free_bytes, env_->FreeBytes(dir_));
+    if (free_bytes < options_.min_free_bytes)
+      return Status::NoSpace("disk nearly full at " + dir_ + ": " +
+                             std::to_string(free_bytes >> 20) + " MiB free, " +
+                             std::to_string(options_.min_free_bytes >> 20) +
+                             " MiB required (--min-free-mb)");
+  }
   std::optional<crypto::Hash256> blob_hash;
   if (blob) {
     TCD_ASSIGN_OR_RETURN(blob_hash, blobs_->Put(*blob));

@@ -22,8 +22,10 @@ namespace tcd::node {
 
 struct StoreOptions {
   bool read_only = false;
-  // Appends are refused with NoSpace when the data directory's filesystem has less free space
-  // than this (bytes), so a full disk stops recording cleanly instead of corrupting anything.
+  // Media and open entries are refused with NoSpace when the data directory's filesystem has
+  // less free space than this (bytes), so a full disk stops recording cleanly instead of
+  // corrupting anything; gap and seal entries (a few hundred bytes) are still accepted so the
+  // session can be sealed.
   uint64_t min_free_bytes = 64ull << 20;
 };
 

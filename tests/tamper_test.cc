@@ -84,6 +84,20 @@ TEST_F(TamperTest, FlippedByteInAnyBlobIsAHashMismatchAtItsSeq) {
   ExpectVerifyFails(media[2], "hash-mismatch");
 }
 
+TEST_F(TamperTest, ExportRefusesATamperedSessionAndNamesTheSeq) {
+  std::string path = BlobPath(4), bytes = testing::ReadFile(path);
+  bytes[bytes.size() - 3] ^= 0x40;
+  testing::WriteFile(path, bytes);
+  const auto& f = SharedFixture();
+  auto r = RunTcd({"export", "--data", data_, "--session", f.session, "--key",
+                   f.keys + "/archive/archive.key", "--passphrase-file", f.keys + "/passphrase",
+                   "--out", dir_ / "out.mp4"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("seq 4"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("hash-mismatch"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "out.mp4"));
+}
+
 TEST_F(TamperTest, DeletedSegmentBlobIsAMissingSegment) {
   fs::remove(BlobPath(4));
   ExpectVerifyFails(4, "missing-segment");

@@ -1,5 +1,6 @@
 #include "tests/test_util.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,9 +36,8 @@ void WriteFile(const std::string& path, const std::string& data) {
   out << data;
 }
 
-RunResult RunProgram(const std::string& program, const std::vector<std::string>& args) {
-  TempDir io;
-  std::string out_path = io / "out", err_path = io / "err";
+static int Spawn(const std::string& program, const std::vector<std::string>& args,
+                 const std::string& out_path, const std::string& err_path) {
   pid_t pid = fork();
   if (pid == 0) {
     std::vector<char*> argv;
@@ -50,13 +50,42 @@ RunResult RunProgram(const std::string& program, const std::vector<std::string>&
     execvp(program.c_str(), argv.data());
     _exit(127);
   }
+  return pid;
+}
+
+static int WaitExit(int pid) {
   int status = 0;
   waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Process::Process(const std::string& program, const std::vector<std::string>& args) {
+  pid_ = Spawn(program, args, io_ / "out", io_ / "err");
+}
+
+Process::~Process() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    WaitExit(pid_);
+  }
+}
+
+void Process::Signal(int sig) {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
+RunResult Process::Wait() {
   RunResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = ReadFile(out_path);
-  r.err = ReadFile(err_path);
+  r.exit_code = WaitExit(pid_);
+  pid_ = -1;
+  r.out = ReadFile(io_ / "out");
+  r.err = ReadFile(io_ / "err");
   return r;
+}
+
+RunResult RunProgram(const std::string& program, const std::vector<std::string>& args) {
+  Process p(program, args);
+  return p.Wait();
 }
 
 RunResult RunTcd(const std::vector<std::string>& args) { return RunProgram(TCD_BINARY, args); }
@@ -77,6 +106,7 @@ std::map<std::string, std::string> Snapshot(const std::string& dir) {
 }
 
 static Fixture MakeFixture(int seconds) {
+  setenv("TCD_PWHASH_INTERACTIVE", "1", 0);  // Argon2id at interactive cost: faster tests
   static TempDir root_dir;  // lives (and is removed) with the test binary
   TempDir* root = &root_dir;
   Fixture f;

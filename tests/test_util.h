@@ -33,6 +33,19 @@ RunResult RunTcd(const std::vector<std::string>& args);
 // Runs any program the same way.
 RunResult RunProgram(const std::string& program, const std::vector<std::string>& args);
 
+// A program running in the background (stdout/stderr captured to files).
+class Process {
+ public:
+  Process(const std::string& program, const std::vector<std::string>& args);
+  ~Process();  // kills (SIGKILL) and reaps if still running
+  void Signal(int sig);
+  RunResult Wait();
+
+ private:
+  TempDir io_;
+  int pid_ = -1;
+};
+
 // ffprobe's JSON (-show_format -show_streams) of a media file; null on failure.
 nlohmann::json Probe(const std::string& path);
 
