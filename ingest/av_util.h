@@ -2,6 +2,7 @@
 // Every FFmpeg object the module creates is held by one of these; none is freed by hand.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -87,6 +88,19 @@ class Dictionary {
 };
 
 inline constexpr AVRational kMicros = {1, 1000000};
+
+// a + b saturated to [INT64_MIN + 1, INT64_MAX] (INT64_MIN is AV_NOPTS_VALUE: never produced).
+inline int64_t SatAdd(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN + 1;
+  return r == INT64_MIN ? INT64_MIN + 1 : r;
+}
+// a - b, saturated like SatAdd.
+inline int64_t SatSub(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) return b < 0 ? INT64_MAX : INT64_MIN + 1;
+  return r == INT64_MIN ? INT64_MIN + 1 : r;
+}
 
 // av_strerror text of an AVERROR code.
 std::string AvErrorText(int err);

@@ -15,6 +15,13 @@ namespace {
 constexpr int64_t kBackoffStartUs = 500'000;
 constexpr int64_t kBackoffMaxUs = 8'000'000;
 constexpr int64_t kSleepSliceUs = 100'000;  // sleeps wake this often to honour `stop`
+// Media must flow this long (or two segments, if shorter) before backoff starts over.
+constexpr int64_t kStableUs = 10'000'000;
+// A source timestamp going back more than this within one stream is a discontinuity.
+constexpr int64_t kBackwardJumpUs = 1'000'000;
+// A live source that delivered nothing for longer than this and then resumes with a hole in
+// (or a reset of) its timestamps was away: the outage becomes a gap, like a reconnection.
+constexpr int64_t kStallGapUs = 1'500'000;
 
 bool SameCodec(const AVCodecParameters* a, const AVCodecParameters* b) {
   return a->codec_id == b->codec_id && a->width == b->width && a->height == b->height &&
@@ -48,7 +55,7 @@ Status CaptureImpl::OpenInputs() {
   inputs_[0].main = true;
   if (options_.audio) inputs_[1].spec = *options_.audio;
   for (auto& in : inputs_) {
-    auto r = Input::Open(in.spec, in.main, env_, nullptr);
+    auto r = Input::Open(in.spec, in.main, env_, options_.open_stop);
     if (!r.ok()) return r.status();
     in.input = std::move(r).value();
   }
@@ -102,17 +109,65 @@ Status CaptureImpl::Fill(InputState& in) {
   Status s = in.input->Read(pkt.get(), &eof);
   if (s.IsAborted()) return Status::OK();  // stop raised; Loop() notices
   if (s.ok() && !eof) {
-    AVStream* st = in.input->video() != nullptr && pkt->stream_index == in.input->video()->index
-                       ? in.input->video()
-                       : in.input->audio();
+    const bool video =
+        in.input->video() != nullptr && pkt->stream_index == in.input->video()->index;
+    AVStream* st = video ? in.input->video() : in.input->audio();
     av_packet_rescale_ts(pkt.get(), st->time_base, kMicros);
-    int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+    const int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
     if (ts == AV_NOPTS_VALUE) return Status::OK();  // unusable; read the next one
     if (in.origin_us == AV_NOPTS_VALUE) in.origin_us = ts;
-    const int64_t shift = in.offset_us - in.origin_us;
-    if (pkt->pts != AV_NOPTS_VALUE) pkt->pts += shift;
-    if (pkt->dts != AV_NOPTS_VALUE) pkt->dts += shift;
-    in.pending_us = ts + shift;
+    int64_t t = SatAdd(ts, SatSub(in.offset_us, in.origin_us));
+    int64_t& last = in.last_ts_us[video ? 0 : 1];
+    const int64_t forward_limit = segment_us_ > INT64_MAX / 10 ? INT64_MAX : 10 * segment_us_;
+    const int64_t now_mono = env_->MonotonicMicros();
+    const int64_t stalled = in.last_pkt_mono_us == AV_NOPTS_VALUE
+                                ? 0 : SatSub(now_mono, in.last_pkt_mono_us);
+    const bool jumped = last != AV_NOPTS_VALUE &&
+                        (t < SatSub(last, kBackwardJumpUs) || SatSub(t, last) > forward_limit);
+    const bool hole = last != AV_NOPTS_VALUE && SatSub(t, last) > kStallGapUs;
+    int64_t away = 0;  // the source was away this long, on the same connection
+    if (live_ && in.main && stalled > kStallGapUs && (jumped || hole) && !in.outage) {
+      const int64_t max_wait = std::llround(options_.reconnect_max_wait_seconds * 1e6);
+      if (stalled >= max_wait) {
+        ended_ = true;
+        return Status::Unavailable("source '" + in.spec.url + "' sent no media for " +
+                                   std::to_string(stalled / 1'000'000) +
+                                   " s (longer than the allowed wait)");
+      }
+      away = stalled;
+      in.outage = true;
+      in.loss_wall_us = in.last_pkt_wall_us;
+      in.resume_wall_us = env_->NowMicros();
+      in.loss_reason = "no media for " + std::to_string(stalled / 1000) +
+                       " ms on the open connection (publisher stopped and restarted?)";
+      spdlog::warn("ingest: '{}' {}", in.spec.url, in.loss_reason);
+      muxer_->MarkDiscontinuity();
+      if (in.main) cut_pending_ = true;
+    }
+    if (jumped) {
+      // The source's clock jumped without a disconnect (publisher restart in one session):
+      // continue the timeline after this input's latest packet (plus the time the source was
+      // away, so the timeline keeps real time), and start a new segment.
+      spdlog::warn("ingest: '{}' {} timestamps jumped by {:.3f} s; continuing the timeline",
+                   in.spec.url, video ? "video" : "audio", SatSub(t, last) / 1e6);
+      in.origin_us = ts;
+      in.offset_us = SatAdd(in.end_us, away);
+      t = in.offset_us;
+      if (in.main) cut_pending_ = true;
+    }
+    in.last_pkt_mono_us = now_mono;
+    in.last_pkt_wall_us = env_->NowMicros();
+    const int64_t shift = SatSub(in.offset_us, in.origin_us);
+    if (pkt->pts != AV_NOPTS_VALUE) pkt->pts = SatAdd(pkt->pts, shift);
+    if (pkt->dts != AV_NOPTS_VALUE) pkt->dts = SatAdd(pkt->dts, shift);
+    last = t;
+    const int out = video ? in.out_video : in.out_audio;
+    const int64_t duration = pkt->duration > 0                        ? pkt->duration
+                             : out >= 0 && out < int(outs_.size()) ? outs_[out].default_duration_us
+                                                                      : 0;
+    const int64_t latest = pkt->pts != AV_NOPTS_VALUE ? std::max(pkt->pts, t) : t;
+    in.end_us = std::max(in.end_us, SatAdd(latest, duration));
+    in.pending_us = t;
     in.pending = std::move(pkt);
     return Status::OK();
   }
@@ -127,20 +182,56 @@ Status CaptureImpl::Fill(InputState& in) {
   return Reconnect(in, s.ok() ? "end of stream" : s.message());
 }
 
+// Real media of `in` is about to be written: ends its outage (reporting the gap once, however
+// many empty connections it spanned) and, once media has flowed for a while, resets backoff.
+Status CaptureImpl::OnMedia(InputState& in) {
+  const int64_t now = env_->MonotonicMicros();
+  if (in.media_mono_us == AV_NOPTS_VALUE) in.media_mono_us = now;
+  if (in.backoff_armed && now - in.media_mono_us >= std::min(kStableUs, 2 * segment_us_)) {
+    in.backoff_armed = false;
+    in.backoff_us = kBackoffStartUs;
+  }
+  if (!in.outage) return Status::OK();
+  in.outage = false;
+  Status s = sink_->OnGap(in.loss_wall_us, in.resume_wall_us, in.loss_reason);
+  if (!s.ok()) sink_failed_ = true;
+  return s;
+}
+
+CaptureImpl::InputState* CaptureImpl::InputOf(int out) {
+  for (auto& in : inputs_) {
+    if (in.out_video == out || in.out_audio == out) return &in;
+  }
+  return nullptr;
+}
+
 Status CaptureImpl::Reconnect(InputState& in, const std::string& reason) {
-  const int64_t loss_wall = env_->NowMicros();
-  const int64_t loss_mono = env_->MonotonicMicros();
-  spdlog::warn("ingest: source '{}' lost ({}); reconnecting", in.spec.url, reason);
+  if (!in.outage) {
+    // The source was lost when its last packet arrived (a read timeout notices it later).
+    in.outage = true;
+    const bool known = in.last_pkt_mono_us != AV_NOPTS_VALUE;
+    in.loss_mono_us = known ? in.last_pkt_mono_us : env_->MonotonicMicros();
+    in.loss_wall_us = known ? in.last_pkt_wall_us : env_->NowMicros();
+    in.loss_reason = reason;
+    spdlog::warn("ingest: source '{}' lost ({}); reconnecting", in.spec.url, reason);
+  } else {
+    // The previous reconnection delivered no media: the same outage goes on.
+    spdlog::info("ingest: source '{}' dropped again before sending media ({})", in.spec.url,
+                 reason);
+  }
   TCD_RETURN_IF_ERROR(EmitSegment(false));
   in.input.reset();
   std::string last_error = reason;
-  int64_t backoff = kBackoffStartUs;
+  if (in.backoff_us <= 0) in.backoff_us = kBackoffStartUs;
+  // A connection that did not deliver media for long enough does not earn an immediate retry.
+  int64_t wait = in.backoff_armed ? in.backoff_us : 0;
   const int64_t max_wait = std::llround(options_.reconnect_max_wait_seconds * 1e6);
   std::unique_ptr<Input> fresh;
-  while (fresh == nullptr) {
+  for (;;) {
     if (Stopped()) return Status::OK();
-    const int64_t elapsed = env_->MonotonicMicros() - loss_mono;
-    if (max_us_ != INT64_MAX && timeline_end_us_ + elapsed >= max_us_) {
+    // Counted from the loss of real media, not from the latest (empty) connection.
+    const int64_t elapsed = env_->MonotonicMicros() - in.loss_mono_us;
+    if (max_us_ != INT64_MAX && SatAdd(timeline_end_us_, elapsed) >= max_us_) {
       ended_ = true;
       return Status::OK();
     }
@@ -149,30 +240,42 @@ Status CaptureImpl::Reconnect(InputState& in, const std::string& reason) {
       return Status::Unavailable("source '" + in.spec.url + "' unavailable for " +
                                  std::to_string(elapsed / 1'000'000) + " s: " + last_error);
     }
+    if (wait > 0) {
+      int64_t slice = std::min(wait, max_wait - elapsed);
+      if (max_us_ != INT64_MAX) slice = std::min(slice, max_us_ - timeline_end_us_ - elapsed);
+      SleepInterruptible(slice);
+      in.backoff_us = std::min(in.backoff_us * 2, kBackoffMaxUs);
+      wait = 0;
+      continue;
+    }
     auto r = Input::Open(in.spec, in.main, env_, stop_);
+    if (r.ok() && !Usable(**r)) {
+      r = Status::Unavailable("source '" + in.spec.url +
+                              "' connected but sent no media (stream parameters unknown)");
+    }
     if (r.ok()) {
       fresh = std::move(r).value();
-    } else {
-      last_error = r.status().message();
-      SleepInterruptible(std::min(backoff, max_wait - elapsed));
-      backoff = std::min(backoff * 2, kBackoffMaxUs);
+      break;
     }
+    last_error = r.status().message();
+    wait = in.backoff_us;
   }
-  const int64_t gap_us = fresh->connected_mono_us() - loss_mono;
-  const int64_t resume_wall = fresh->connected_wall_us();
+  // From now on every drop of this connection waits before retrying, until media has flowed.
+  in.backoff_armed = true;
+  in.media_mono_us = AV_NOPTS_VALUE;
+  const int64_t gap_us = fresh->connected_mono_us() - in.loss_mono_us;
+  in.resume_wall_us = fresh->connected_wall_us();
   const bool same = SameParameters(in, *fresh);
   in.input = std::move(fresh);
   in.origin_us = AV_NOPTS_VALUE;
-  in.offset_us = timeline_end_us_ + gap_us;
+  in.offset_us = SatAdd(timeline_end_us_, gap_us);
+  in.last_ts_us[0] = in.last_ts_us[1] = AV_NOPTS_VALUE;
+  in.end_us = std::max(in.end_us, in.offset_us);
   in.pace_mono_us = AV_NOPTS_VALUE;
   if (in.main) video_started_ = false;
-  spdlog::warn("ingest: source '{}' back after {:.1f} s ({})", in.spec.url, gap_us / 1e6,
+  spdlog::warn("ingest: source '{}' connected after {:.1f} s ({})", in.spec.url, gap_us / 1e6,
                same ? "same parameters" : "new parameters: new run");
-  Status s = sink_->OnGap(loss_wall, resume_wall, reason);
-  if (!s.ok()) {
-    sink_failed_ = true;
-    return s;
-  }
+  // OnGap is reported by OnMedia, when this connection delivers media.
   if (same) {
     for (int out : {in.out_video, in.out_audio}) {
       if (out >= 0 && outs_[out].transcoder) {
@@ -185,13 +288,27 @@ Status CaptureImpl::Reconnect(InputState& in, const std::string& reason) {
     return Status::OK();
   }
   TCD_RETURN_IF_ERROR(EmitSegment(true));  // trailer of the old run (dropped)
-  ++run_;
+  // A run that never sent its init segment (no media since it began) keeps its number.
+  if (init_sent_) ++run_;
   run_base_us_ = in.offset_us;
   for (auto& other : inputs_) {
     if (&other == &in) continue;  // other inputs continue: rebase them on the new run too
     other.pace_mono_us = AV_NOPTS_VALUE;
   }
   return BuildOutputs();
+}
+
+// A fresh connection is usable when its selected streams have the parameters the output
+// needs (a publisher that sent only its header has none yet: video without a size).
+bool CaptureImpl::Usable(const Input& fresh) const {
+  const AVStream* v = fresh.video();
+  if (v != nullptr && (v->codecpar->width <= 0 || v->codecpar->height <= 0)) return false;
+  const AVStream* a = fresh.audio();
+  if (a != nullptr && v == nullptr &&
+      (a->codecpar->sample_rate <= 0 || a->codecpar->ch_layout.nb_channels <= 0)) {
+    return false;
+  }
+  return true;
 }
 
 bool CaptureImpl::SameParameters(const InputState& in, const Input& fresh) const {
@@ -213,7 +330,7 @@ Status CaptureImpl::Process(InputState& in, AVPacket* pkt) {
   const int out = video ? in.out_video : in.out_audio;
   if (out < 0) return Status::OK();
   const int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
-  if (ts >= max_us_) {
+  if (ts != AV_NOPTS_VALUE && ts >= max_us_) {
     if (video) ended_ = true;
     return Status::OK();
   }

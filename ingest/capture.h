@@ -49,6 +49,9 @@ struct CaptureOptions {
   bool realtime = false;             // pace file inputs at their native rate (like ffmpeg -re)
   bool reconnect = true;             // reopen a failed live source (see header comment)
   double reconnect_max_wait_seconds = 30.0;  // give up (Unavailable) after this long without source
+  // When set and it becomes true, Open() gives up at once (Aborted-like Unavailable) instead of
+  // waiting for its open timeout: lets a daemon stop promptly while a source is not live.
+  const std::atomic<bool>* open_stop = nullptr;
 };
 
 struct MediaSegment {

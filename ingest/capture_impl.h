@@ -40,6 +40,22 @@ class CaptureImpl final : public Capture {
     int64_t offset_us = 0;               // timeline position of origin_us
     int64_t pace_mono_us = AV_NOPTS_VALUE;
     int64_t pace_ts_us = 0;
+    // Source timestamp discontinuities (publisher restart inside one connection): the last
+    // timeline µs per stream (0 video, 1 audio) and the end of this input's latest packet.
+    int64_t last_ts_us[2] = {AV_NOPTS_VALUE, AV_NOPTS_VALUE};
+    int64_t end_us = 0;
+    // Reconnection. An outage lasts from the loss of real media until a reconnection delivers
+    // media again; connections that deliver none (connect, header, close) extend it.
+    int64_t backoff_us = 0;             // next wait before retrying; grows until media flows
+    bool backoff_armed = false;         // wait backoff_us before the next reconnect attempt
+    bool outage = false;                // lost; OnGap not reported yet
+    int64_t loss_mono_us = 0;           // when the outage began (monotonic / wall)
+    int64_t loss_wall_us = 0;
+    int64_t resume_wall_us = 0;         // connection time of the latest connection
+    std::string loss_reason;
+    int64_t media_mono_us = AV_NOPTS_VALUE;  // first media written on the current connection
+    int64_t last_pkt_mono_us = AV_NOPTS_VALUE;  // arrival of the latest packet (monotonic/wall)
+    int64_t last_pkt_wall_us = 0;
   };
   struct OutStream {
     AVMediaType type = AVMEDIA_TYPE_UNKNOWN;
@@ -54,10 +70,13 @@ class CaptureImpl final : public Capture {
   Status Fill(InputState& in);
   Status Reconnect(InputState& in, const std::string& reason);
   bool SameParameters(const InputState& in, const Input& fresh) const;
+  bool Usable(const Input& fresh) const;
   void Pace(InputState& in);
   void SleepInterruptible(int64_t micros);
   bool Stopped() const { return stop_ != nullptr && stop_->load(); }
   Status Process(InputState& in, AVPacket* pkt);
+  Status OnMedia(InputState& in);  // real media of `in` is about to be written
+  InputState* InputOf(int out);
 
   // capture_output.cc
   Status BuildOutputs();
@@ -92,6 +111,10 @@ class CaptureImpl final : public Capture {
   int64_t seg_start_us_ = 0;
   int64_t seg_end_us_ = 0;
   int64_t seg_wall_us_ = 0;
+  int64_t seg_mono_us_ = 0;        // monotonic time the open segment started
+  int64_t seg_bytes_ = 0;          // packet bytes buffered in the open segment
+  bool cut_pending_ = false;       // cut at the next video keyframe (timestamp discontinuity)
+  bool overdue_warned_ = false;    // the open segment is overdue and no keyframe came yet
 };
 
 }  // namespace tcd::ingest

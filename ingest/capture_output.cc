@@ -10,6 +10,8 @@
 namespace tcd::ingest {
 namespace {
 
+constexpr int64_t kMaxSegmentBytes = int64_t{64} << 20;  // cut at the next keyframe beyond this
+
 bool CopyableVideo(AVCodecID id) { return id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC; }
 bool CopyableAudio(AVCodecID id) {
   return id == AV_CODEC_ID_AAC || id == AV_CODEC_ID_MP3 || id == AV_CODEC_ID_OPUS;
@@ -50,6 +52,7 @@ Status CaptureImpl::WriteCopied(int out, AVPacket* pkt) {
 
 Status CaptureImpl::BuildOutputs() {
   outs_.clear();
+  muxer_.reset();  // on failure below, no stale (finished) muxer is left behind
   std::vector<const AVCodecParameters*> pars;
   std::vector<AVRational> time_bases;
   for (auto& in : inputs_) in.out_video = in.out_audio = -1;
@@ -123,27 +126,48 @@ Status CaptureImpl::WriteOut(int out, AVPacket* pkt) {
   if (pkt->duration <= 0) pkt->duration = os.default_duration_us;
   if (pkt->pts == AV_NOPTS_VALUE) pkt->pts = pkt->dts;
   if (pkt->dts == AV_NOPTS_VALUE) pkt->dts = pkt->pts;
+  if (pkt->pts == AV_NOPTS_VALUE) return Status::OK();  // no timestamp at all: cannot be placed
+  const int64_t end = SatAdd(pkt->pts, pkt->duration);
   if (os.type == AVMEDIA_TYPE_VIDEO) {
     const bool key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
     if (!video_started_ && !key) return Status::OK();  // a segment must start at a keyframe
+    if (InputState* in = InputOf(out)) TCD_RETURN_IF_ERROR(OnMedia(*in));
     video_started_ = true;
-    if (key && seg_open_ && pkt->pts - seg_start_us_ >= segment_us_ - 1000) {
-      TCD_RETURN_IF_ERROR(EmitSegment(false));
+    if (seg_open_) {
+      // Safety cuts: after a timestamp discontinuity, or when the segment stays open far too
+      // long (live: 3x its length in real time) or grows too big, cut at the next keyframe.
+      const bool overdue = cut_pending_ || seg_bytes_ > kMaxSegmentBytes ||
+                           (live_ && env_->MonotonicMicros() - seg_mono_us_ > 3 * segment_us_);
+      if (key && (overdue || SatSub(pkt->pts, seg_start_us_) >= segment_us_ - 1000)) {
+        TCD_RETURN_IF_ERROR(EmitSegment(false));
+      } else if (overdue && !overdue_warned_) {
+        overdue_warned_ = true;
+        spdlog::warn("ingest: '{}': segment open for {:.1f} s ({} bytes) and no keyframe yet",
+                     options_.video.url, (env_->MonotonicMicros() - seg_mono_us_) / 1e6,
+                     seg_bytes_);
+      }
     }
     if (!seg_open_) {
       seg_open_ = true;
+      cut_pending_ = false;
+      overdue_warned_ = false;
+      seg_bytes_ = 0;
       seg_start_us_ = pkt->pts;
       seg_end_us_ = pkt->pts;
+      seg_mono_us_ = env_->MonotonicMicros();
       seg_wall_us_ = live_ ? env_->NowMicros() : start_wall_us_ + pkt->pts;
     }
-    seg_end_us_ = std::max(seg_end_us_, pkt->pts + pkt->duration);
+    seg_end_us_ = std::max(seg_end_us_, end);
   } else if (!video_started_) {
     return Status::OK();  // audio before the first video keyframe would precede the segment
+  } else if (InputState* in = InputOf(out); in != nullptr && !in->main) {
+    TCD_RETURN_IF_ERROR(OnMedia(*in));  // a separate audio input
   }
-  timeline_end_us_ = std::max(timeline_end_us_, pkt->pts + pkt->duration);
+  seg_bytes_ += pkt->size;
+  timeline_end_us_ = std::max(timeline_end_us_, end);
   pkt->stream_index = out;
-  pkt->pts -= run_base_us_;
-  pkt->dts -= run_base_us_;
+  pkt->pts = SatSub(pkt->pts, run_base_us_);
+  pkt->dts = SatSub(pkt->dts, run_base_us_);
   return muxer_->Write(pkt);
 }
 

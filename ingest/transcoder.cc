@@ -55,6 +55,25 @@ class Decoder {
   FramePtr frame_ = MakeFrame();
 };
 
+}  // namespace
+
+int64_t NextKeyUs(int64_t next_key_us, int64_t pts_us, int64_t segment_us) {
+  if (segment_us <= 0) segment_us = 1;
+  if (next_key_us == AV_NOPTS_VALUE) return SatAdd(pts_us, segment_us);  // first frame
+  if (pts_us < next_key_us) {
+    // Not due yet; unless the clock went back more than two segments: restart the grid here.
+    return pts_us >= SatSub(next_key_us, SatAdd(segment_us, segment_us))
+               ? next_key_us
+               : SatAdd(pts_us, segment_us);
+  }
+  // pts_us - (pts_us - next_key_us) % segment_us + segment_us, without overflow.
+  const uint64_t since = static_cast<uint64_t>(pts_us) - static_cast<uint64_t>(next_key_us);
+  const auto into = static_cast<int64_t>(since % static_cast<uint64_t>(segment_us));
+  return SatAdd(pts_us - into, segment_us);
+}
+
+namespace {
+
 int64_t FramePtsMicros(const AVFrame* f) {
   return f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
 }
@@ -139,11 +158,13 @@ class VideoTranscoder final : public Transcoder {
     sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, scaled_->data, scaled_->linesize);
     scaled_->pts = pts;
     scaled_->pict_type = AV_PICTURE_TYPE_NONE;
-    if (next_key_us_ == AV_NOPTS_VALUE || pts_us >= next_key_us_) {
-      // Force a keyframe at every segment boundary so segments are cut on time.
+    if (next_key_us_ == AV_NOPTS_VALUE || pts_us >= next_key_us_ ||
+        pts_us < SatSub(next_key_us_, SatAdd(segment_us_, segment_us_))) {
+      // Force a keyframe at every segment boundary so segments are cut on time. The next
+      // boundary is computed, not stepped to: a huge timestamp jump must not loop or overflow.
+      // A jump backwards by more than two segments restarts the grid at this frame.
       scaled_->pict_type = AV_PICTURE_TYPE_I;
-      if (next_key_us_ == AV_NOPTS_VALUE) next_key_us_ = pts_us;
-      while (next_key_us_ <= pts_us) next_key_us_ += segment_us_;
+      next_key_us_ = NextKeyUs(next_key_us_, pts_us, segment_us_);
     }
     return Encode(enc_.get(), scaled_.get(), out, url_);
   }
@@ -229,7 +250,7 @@ class AudioTranscoder final : public Transcoder {
       int64_t pts = av_rescale_q(pts_us, kMicros, enc_->time_base);
       int64_t expected = next_pts_ + av_audio_fifo_size(fifo_.get());
       // First frame, or a jump (a reconnect gap): restart the sample clock at this frame.
-      if (next_pts_ == AV_NOPTS_VALUE || std::llabs(pts - expected) > 4 * enc_->frame_size) {
+      if (next_pts_ == AV_NOPTS_VALUE || std::llabs(SatSub(pts, expected)) > 4 * enc_->frame_size) {
         next_pts_ = pts - av_audio_fifo_size(fifo_.get());
       }
     }

@@ -35,6 +35,12 @@ Result<std::unique_ptr<Transcoder>> NewVideoTranscoder(const AVStream* in, doubl
 // REQUIRES: `in` is an audio stream.
 Result<std::unique_ptr<Transcoder>> NewAudioTranscoder(const AVStream* in, const std::string& url);
 
+// The next forced-keyframe time (µs) after a frame at `pts_us`, on the grid of `segment_us`
+// steps through `next_key_us` (AV_NOPTS_VALUE: none yet; then the grid starts at pts_us). Before
+// next_key_us it stays, unless pts_us went back more than two segments (the grid restarts at
+// pts_us). Never loops or overflows, whatever the jump. REQUIRES: pts_us != AV_NOPTS_VALUE.
+int64_t NextKeyUs(int64_t next_key_us, int64_t pts_us, int64_t segment_us);
+
 // Frame rate of a video stream (avg, else r_frame_rate, else 25/1).
 AVRational StreamFrameRate(const AVStream* st);
 
