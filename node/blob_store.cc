@@ -79,9 +79,14 @@ Result<crypto::Hash256> BlobStore::Put(ByteView data) {
     if (s.ok()) s = (*file)->Close();
   }
   if (s.ok()) {
-    const bool new_shard = !env_->FileExists(shard);
+    // The shard's own directory entry must be durable before a blob in it is acknowledged,
+    // also when an earlier process created the shard and crashed before syncing root_.
+    std::lock_guard<std::mutex> lock(mu_);
     s = env_->CreateDirs(shard);
-    if (s.ok() && new_shard) s = env_->SyncDir(root_);
+    if (s.ok() && !durable_shards_.count(shard)) {
+      s = env_->SyncDir(root_);
+      if (s.ok()) durable_shards_.insert(shard);
+    }
   }
   if (s.ok()) s = env_->RenameFile(tmp, final_path);
   if (!s.ok()) {

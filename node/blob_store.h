@@ -16,6 +16,8 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -69,6 +71,10 @@ class BlobStore {
   const std::string root_;
   const std::string tmp_dir_;
   const std::string quarantine_dir_;
+  std::mutex mu_;
+  // Shard directories whose entry in root_ this process has made durable (SyncDir(root_)
+  // after creating or finding them). GUARDED_BY(mu_)
+  std::set<std::string> durable_shards_;
 };
 
 }  // namespace tcd::node

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdarg>
+#include <set>
 
 namespace tcd::node {
 namespace {
@@ -54,6 +55,7 @@ const char* SessionStateName(SessionState s) {
     case SessionState::kRecording: return "recording";
     case SessionState::kSealed: return "sealed";
     case SessionState::kUnsealed: return "unsealed";
+    case SessionState::kRecovered: return "recovered";
   }
   return "unknown";
 }
@@ -81,7 +83,7 @@ Result<SessionRecord> DecodeSessionRecord(ByteView b) {
   uint8_t version, state;
   if (!rd.U8(&version) || version != kRecordVersion)
     return Status::Corruption("session record: unknown version");
-  if (!rd.U8(&state) || state < 1 || state > 3)
+  if (!rd.U8(&state) || state < 1 || state > 4)
     return Status::Corruption("session record: bad state");
   r.state = static_cast<SessionState>(state);
   if (!rd.Fixed(&r.id) || !rd.I64(&r.start_us) || !rd.I64(&r.end_us) || !rd.U64(&r.next_seq) ||
@@ -111,10 +113,11 @@ Result<ChainRecord> DecodeChainRecord(ByteView b) {
   return r;
 }
 
-Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir, bool read_only) {
+Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir, bool read_only,
+                                               bool create) {
   rocksdb::DBOptions options;
-  options.create_if_missing = !read_only;
-  options.create_missing_column_families = !read_only;
+  options.create_if_missing = create;
+  options.create_missing_column_families = create;
   options.paranoid_checks = true;
   options.max_open_files = 256;
   options.info_log = std::make_shared<SpdlogLogger>();
@@ -205,6 +208,31 @@ Result<SessionRecord> Catalog::GetSession(const crypto::SessionId& id) {
   return DecodeSessionRecord(AsBytes(v));
 }
 
+Result<std::vector<crypto::SessionId>> Catalog::ListSessionIds() {
+  std::set<crypto::SessionId> ids;
+  auto add = [&](const rocksdb::Slice& key) {
+    crypto::SessionId id;
+    if (key.size() < id.size()) return false;
+    std::copy(key.data(), key.data() + id.size(), id.begin());
+    ids.insert(id);
+    return true;
+  };
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), sessions_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) add(it->key());
+  TCD_RETURN_IF_ERROR(FromRocks(it->status(), "catalog sessions scan"));
+  // One seek per session: jump past every key with this session's 16-byte prefix.
+  it.reset(db_->NewIterator(rocksdb::ReadOptions(), chain_));
+  for (it->SeekToFirst(); it->Valid();) {
+    if (!add(it->key())) return Status::Corruption("catalog chain: bad key");
+    std::string next(it->key().data(), 16);
+    next.append(8, '\xff');
+    it->Seek(next);
+    if (it->Valid() && it->key() == rocksdb::Slice(next)) it->Next();
+  }
+  TCD_RETURN_IF_ERROR(FromRocks(it->status(), "catalog chain scan"));
+  return std::vector<crypto::SessionId>(ids.begin(), ids.end());
+}
+
 Result<std::vector<std::pair<uint64_t, ChainRecord>>> Catalog::GetChain(
     const crypto::SessionId& id) {
   std::vector<std::pair<uint64_t, ChainRecord>> out;
@@ -221,6 +249,14 @@ Result<std::vector<std::pair<uint64_t, ChainRecord>>> Catalog::GetChain(
   }
   TCD_RETURN_IF_ERROR(FromRocks(it->status(), "catalog chain scan"));
   return out;
+}
+
+Result<bool> Catalog::HasChainEntry(const crypto::SessionId& id, uint64_t seq) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), chain_, ChainKey(id, seq), &v);
+  if (s.IsNotFound()) return false;
+  TCD_RETURN_IF_ERROR(FromRocks(s, "catalog get chain entry"));
+  return true;
 }
 
 Result<std::vector<crypto::Hash256>> Catalog::ListBlobRefs() {

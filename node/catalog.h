@@ -31,6 +31,7 @@ enum class SessionState : uint8_t {
   kRecording = 1,  // a recorder is (or was, until recovery runs) appending to it
   kSealed = 2,     // closed by a seal entry
   kUnsealed = 3,   // the recorder stopped without sealing (crash, power cut); found by recovery
+  kRecovered = 4,  // unsealed, then closed by a signed recovery-close note
 };
 const char* SessionStateName(SessionState s);
 
@@ -58,9 +59,11 @@ Result<ChainRecord> DecodeChainRecord(ByteView b);
 
 class Catalog {
  public:
-  // Opens or creates DATA/catalog. Corruption names the directory and RocksDB's reason;
-  // IOError "… is in use by another process" when another writer holds it.
-  static Result<std::unique_ptr<Catalog>> Open(const std::string& dir, bool read_only);
+  // Opens DATA/catalog (creates it only when `create`; REQUIRES: !(read_only && create)).
+  // Corruption names the directory and RocksDB's reason; IOError "… is in use by another
+  // process" when another writer holds it.
+  static Result<std::unique_ptr<Catalog>> Open(const std::string& dir, bool read_only,
+                                               bool create = false);
   ~Catalog();
 
   // Appends one chain entry and its session's new summary, and (for segments) the blob
@@ -71,8 +74,13 @@ class Catalog {
 
   Result<std::vector<SessionRecord>> ListSessions();  // in id order (= creation order)
   Result<SessionRecord> GetSession(const crypto::SessionId& id);
+  // Every session id that has a summary record or chain entries (a session whose summary was
+  // deleted or damaged is still found through its chain), in id order.
+  Result<std::vector<crypto::SessionId>> ListSessionIds();
   // (seq as stored in the key, record) in key order.
   Result<std::vector<std::pair<uint64_t, ChainRecord>>> GetChain(const crypto::SessionId& id);
+  // True when the chain holds an entry at (id, seq).
+  Result<bool> HasChainEntry(const crypto::SessionId& id, uint64_t seq);
   // Every blob hash the catalog references.
   Result<std::vector<crypto::Hash256>> ListBlobRefs();
 

@@ -7,21 +7,33 @@
 
 namespace tcd::node {
 
+// At most one blob per session being recorded can be durable without its catalog entry.
+constexpr size_t kMaxOrphans = 64;
+
 Result<std::unique_ptr<Store>> Store::Open(Env* env, const std::string& dir,
                                            const StoreOptions& options) {
   std::unique_ptr<Store> s(new Store());
   s->env_ = env;
   s->dir_ = dir;
   s->options_ = options;
-  if (options.read_only) {
-    if (!env->FileExists(dir + "/catalog/CURRENT"))
-      return Status::NotFound("no archive at '" + dir + "' (no catalog/ inside)");
-  } else {
-    TCD_RETURN_IF_ERROR(env->CreateDirs(dir + "/catalog"));
-  }
-  TCD_ASSIGN_OR_RETURN(s->catalog_, Catalog::Open(dir + "/catalog", options.read_only));
+  const bool has_catalog = env->FileExists(dir + "/catalog/CURRENT");
+  if (options.read_only && !has_catalog)
+    return Status::NotFound("no archive at '" + dir + "' (no catalog/ inside)");
+  if (!options.read_only) TCD_RETURN_IF_ERROR(env->CreateDirs(dir + "/catalog"));
   // On an existing archive Open creates nothing, so read-only media work too.
   TCD_ASSIGN_OR_RETURN(s->blobs_, BlobStore::Open(env, dir + "/blobs"));
+  if (!has_catalog && !options.read_only) {
+    // A new, empty catalog next to existing blobs would orphan every one of them.
+    TCD_ASSIGN_OR_RETURN(auto present, s->blobs_->List());
+    if (!present.empty())
+      return Status::Corruption(
+          "the catalog of '" + dir + "' is missing but its blobs/ holds " +
+          std::to_string(present.size()) + " blob files: refusing to start with an empty "
+          "catalog (restore " + dir + "/catalog from a backup)");
+  }
+  TCD_ASSIGN_OR_RETURN(s->catalog_, Catalog::Open(dir + "/catalog", options.read_only,
+                                                  !has_catalog && !options.read_only));
+  if (!has_catalog && !options.read_only) TCD_RETURN_IF_ERROR(env->SyncDir(dir));
   if (!options.read_only) TCD_RETURN_IF_ERROR(s->Recover());
   return s;
 }
@@ -33,12 +45,20 @@ Status Store::Recover() {
   std::set<crypto::Hash256> referenced(refs.begin(), refs.end());
   std::set<crypto::Hash256> on_disk(present.begin(), present.end());
   // A blob without a catalog entry was written just before a crash: its entry was never
-  // committed, so nothing acknowledged it and no chain refers to it.
-  for (const auto& h : on_disk) {
-    if (referenced.count(h)) continue;
-    spdlog::warn("recovery: removing orphan blob {} (its catalog entry never committed)",
-                 ToHex(h));
-    TCD_RETURN_IF_ERROR(blobs_->Remove(h));
+  // committed, so nothing acknowledged it. There is at most one per session being recorded;
+  // many more means the catalog is not the one these blobs belong to (an old backup?): then
+  // nothing is touched and the operator decides.
+  std::vector<crypto::Hash256> orphans;
+  for (const auto& h : on_disk)
+    if (!referenced.count(h)) orphans.push_back(h);
+  if (orphans.size() > kMaxOrphans)
+    return Status::Corruption(std::to_string(orphans.size()) + " blob files in " + dir_ +
+                              "/blobs are not in the catalog: is the catalog older than the "
+                              "blobs (restored from a backup)? Refusing to start");
+  for (const auto& h : orphans) {
+    spdlog::warn("recovery: quarantining blob {} (written just before a crash; its catalog "
+                 "entry never committed)", ToHex(h));
+    TCD_RETURN_IF_ERROR(blobs_->Quarantine(h, "orphan: catalog entry never committed"));
     ++recovery_.orphan_blobs_removed;
   }
   for (const auto& h : referenced) {
@@ -72,6 +92,17 @@ Status Store::Append(const SessionRecord& record, const crypto::ChainEntry& entr
                              std::to_string(options_.min_free_bytes >> 20) +
                              " MiB required (--min-free-mb)");
   }
+  if (record.next_seq != entry.seq + 1 || record.id != entry.session)
+    return Status::InvalidArgument("session summary does not match entry seq " +
+                                   std::to_string(entry.seq));
+  // A signed entry is never overwritten: after an ambiguous failure (the batch may have
+  // reached the disk although the write reported an error) the caller must not re-sign the
+  // same seq with other content.
+  TCD_ASSIGN_OR_RETURN(bool exists, catalog_->HasChainEntry(entry.session, entry.seq));
+  if (exists)
+    return Status::Corruption("session " + crypto::SessionIdToString(entry.session) + " seq " +
+                              std::to_string(entry.seq) +
+                              " is already stored: refusing to overwrite a signed entry");
   std::optional<crypto::Hash256> blob_hash;
   if (blob) {
     TCD_ASSIGN_OR_RETURN(blob_hash, blobs_->Put(*blob));

@@ -32,7 +32,8 @@ struct StoreOptions {
 // What recovery found and did when the store was opened for writing.
 struct RecoveryReport {
   int temp_files_removed = 0;
-  int orphan_blobs_removed = 0;  // durable blobs whose catalog batch never committed
+  int orphan_blobs_removed = 0;  // durable blobs whose catalog batch never committed: moved
+                                 // to blobs/quarantine/
   std::vector<std::string> missing_blobs;     // referenced by the catalog, absent on disk
   std::vector<std::string> sessions_unsealed; // were "recording" with no live recorder
 };

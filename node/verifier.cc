@@ -1,6 +1,9 @@
 #include "node/verifier.h"
 
+#include <algorithm>
 #include <set>
+
+#include <utf8proc.h>
 
 #include "node/store.h"
 
@@ -8,6 +11,19 @@ namespace tcd::node {
 namespace {
 
 using crypto::EntryKind;
+
+bool IsUtf8(ByteView b) {
+  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(b.data());
+  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(b.size());
+  while (left > 0) {
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
+    if (n <= 0) return false;
+    p += n;
+    left -= n;
+  }
+  return true;
+}
 
 // Walks the chain; each Check* returns false after recording the problem in the report.
 class ChainWalker {
@@ -20,10 +36,13 @@ class ChainWalker {
       return Fail(key_seq > next_ ? Problem::kMissingEntry : Problem::kOutOfOrder, next_,
                   key_seq > next_ ? "entry missing from the chain"
                                   : "duplicate entry position");
-    if (sealed_) return Fail(Problem::kBadEntry, key_seq, "entry after the seal");
     auto decoded = crypto::DecodeEntry(rec.entry);
     if (!decoded.ok()) return Fail(Problem::kBadEntry, key_seq, decoded.status().message());
     const crypto::ChainEntry& e = *decoded;
+    if (closed_ && e.kind != EntryKind::kAnnotation)
+      return Fail(Problem::kBadEntry, key_seq,
+                  std::string(crypto::EntryKindName(e.kind)) + " entry after the session was "
+                  "closed (only annotations may follow a seal)");
     if (e.seq != key_seq || e.session != id_)
       return Fail(Problem::kOutOfOrder, key_seq,
                   "position " + std::to_string(key_seq) + " holds entry seq " +
@@ -37,10 +56,12 @@ class ChainWalker {
     if (!crypto::VerifyHead(r_->signer_pk, id_, e.seq, h, rec.signature))
       return Fail(Problem::kBadSignature, key_seq,
                   "signature does not verify with signer key " + r_->signer_key_id);
-    if (!CheckBlob(e) || !CheckSeal(e)) return false;
+    if (!CheckBlob(e) || !CheckSeal(e) || !CheckNotes(e)) return false;
     if (e.kind == EntryKind::kSegment) {
       r_->segments++;
-      r_->media_duration_us += e.duration_us;
+      if (e.duration_us < 0 ||
+          __builtin_add_overflow(r_->media_duration_us, e.duration_us, &r_->media_duration_us))
+        return Fail(Problem::kBadEntry, key_seq, "segment duration out of range");
     }
     if (e.kind == EntryKind::kGap) r_->gaps++;
     prev_ = h;
@@ -50,7 +71,7 @@ class ChainWalker {
   }
 
   uint64_t next() const { return next_; }
-  bool sealed() const { return sealed_; }
+  bool closed() const { return closed_; }  // sealed or closed by recovery
 
   bool Fail(Problem p, uint64_t seq, std::string detail) {
     r_->problem = p;
@@ -68,6 +89,8 @@ class ChainWalker {
     auto body = crypto::DecodeOpenBody(e.body);
     if (!body.ok()) return Fail(Problem::kBadEntry, 0, body.status().message());
     r_->signer_pk = body->signer_pk;
+    r_->meta = body->meta;
+    r_->start_us = e.start_us;
     r_->signer_key_id = crypto::KeyId(body->signer_pk);
     return true;
   }
@@ -110,9 +133,24 @@ class ChainWalker {
       return Fail(Problem::kSealMismatch, e.seq,
                   "seal counts " + std::to_string(body->segments) + " segments but the chain "
                   "holds " + std::to_string(r_->segments));
-    sealed_ = true;
+    closed_ = true;
     r_->sealed = true;
     r_->seal_reason = crypto::SealReasonName(body->reason);
+    return true;
+  }
+
+  bool CheckNotes(const crypto::ChainEntry& e) {
+    if (e.kind == EntryKind::kGap && (e.duration_us < 0 || !IsUtf8(e.body)))
+      return Fail(Problem::kBadEntry, e.seq, "gap entry with a negative length or non-UTF-8 reason");
+    if (e.kind == EntryKind::kAnnotation) {
+      auto meta = crypto::DecodeMetaBody(e.body);
+      if (!meta.ok()) return Fail(Problem::kBadEntry, e.seq, meta.status().message());
+      r_->annotations.push_back({e.seq, e.start_us, std::move(meta).value()});
+    } else if (e.kind == EntryKind::kRecoveryClose) {
+      closed_ = true;
+      r_->recovered = true;
+      r_->recovery_note.assign(e.body.begin(), e.body.end());
+    }
     return true;
   }
 
@@ -121,7 +159,7 @@ class ChainWalker {
   VerifyReport* r_;
   uint64_t next_ = 0;
   crypto::Hash256 prev_{};
-  bool sealed_ = false;
+  bool closed_ = false;
   std::set<uint32_t> runs_;  // runs whose init entry has been seen
 };
 
@@ -139,29 +177,40 @@ const char* ProblemName(Problem p) {
     case Problem::kHashMismatch: return "hash-mismatch";
     case Problem::kUnsealed: return "unsealed";
     case Problem::kSealMismatch: return "seal-mismatch";
+    case Problem::kCatalogMismatch: return "catalog-mismatch";
+    case Problem::kUntrustedSigner: return "untrusted-signer";
   }
   return "unknown";
 }
 
 VerifyReport VerifyChain(const crypto::SessionId& session,
                          const std::vector<std::pair<uint64_t, ChainRecord>>& chain,
-                         std::optional<uint64_t> expected_entries, const BlobReader& read_blob) {
+                         std::optional<uint64_t> expected_entries, const BlobReader& read_blob,
+                         const VerifyOptions& options) {
   VerifyReport r;
   r.session = session;
   ChainWalker walker(session, read_blob, &r);
-  for (const auto& [seq, rec] : chain)
+  for (const auto& [seq, rec] : chain) {
     if (!walker.Visit(seq, rec)) return r;
+    if (seq == 0 && !options.trusted_signers.empty() &&
+        std::find(options.trusted_signers.begin(), options.trusted_signers.end(),
+                  r.signer_pk) == options.trusted_signers.end()) {
+      walker.Fail(Problem::kUntrustedSigner, 0,
+                  "signed by key " + r.signer_key_id + ", which is not a trusted signer");
+      return r;
+    }
+  }
   if (walker.next() == 0) {
     walker.Fail(Problem::kMissingEntry, 0, "the session has no open entry");
     return r;
   }
   if (expected_entries && *expected_entries > walker.next()) {
-    walker.Fail(walker.sealed() ? Problem::kMissingEntry : Problem::kUnsealed, walker.next(),
+    walker.Fail(walker.closed() ? Problem::kMissingEntry : Problem::kUnsealed, walker.next(),
                 "chain cut off: the catalog lists " + std::to_string(*expected_entries) +
                     " entries but only " + std::to_string(walker.next()) + " are present");
     return r;
   }
-  if (!walker.sealed()) {
+  if (!walker.closed()) {
     walker.Fail(Problem::kUnsealed, walker.next(),
                 "not sealed: the chain ends after seq " + std::to_string(walker.next() - 1) +
                     " (recording interrupted or truncated); it verifies up to there");
@@ -171,13 +220,70 @@ VerifyReport VerifyChain(const crypto::SessionId& session,
   return r;
 }
 
-Result<VerifyReport> VerifySession(Store* store, const crypto::SessionId& session) {
-  TCD_ASSIGN_OR_RETURN(SessionRecord rec, store->catalog()->GetSession(session));
+// The catalog's summary is not evidence, but it is what `tcd sessions` shows: it must say what
+// the signed chain says.
+static std::string CatalogDisagreement(const SessionRecord& rec, const VerifyReport& r) {
+  std::string point;
+  for (const auto& [k, v] : r.meta)
+    if (k == "point") point = v;
+  if (rec.next_seq != r.entries) return "entries " + std::to_string(rec.next_seq);
+  if (rec.head_hash != r.head_hash) return "head_hash";
+  if (rec.segments != r.segments) return "segments " + std::to_string(rec.segments);
+  if (rec.media_duration_us != r.media_duration_us) return "media duration";
+  if (rec.gaps != r.gaps) return "gaps " + std::to_string(rec.gaps);
+  if (rec.start_us != r.start_us) return "start time";
+  if (rec.point != point) return "point '" + rec.point + "'";
+  bool state_ok = r.recovered ? rec.state == SessionState::kRecovered
+                  : r.sealed  ? rec.state == SessionState::kSealed
+                              : rec.state != SessionState::kSealed &&
+                                    rec.state != SessionState::kRecovered;
+  if (!state_ok) return std::string("state ") + SessionStateName(rec.state);
+  return "";
+}
+
+Result<VerifyReport> VerifySession(Store* store, const crypto::SessionId& session,
+                                   const VerifyOptions& options) {
+  auto rec = store->catalog()->GetSession(session);
   TCD_ASSIGN_OR_RETURN(auto chain, store->catalog()->GetChain(session));
   BlobReader reader = [store](const crypto::Hash256& h) {
     return store->blobs()->GetUnverified(h);
   };
-  return VerifyChain(session, chain, rec.next_seq, reader);
+  std::optional<uint64_t> expected;
+  if (rec.ok()) expected = rec->next_seq;
+  VerifyReport r = VerifyChain(session, chain, expected, reader, options);
+  // A chain problem (a cut-off tail included) is the finding; the summary is compared only
+  // with a chain that verifies (or ends unsealed where the catalog says it ends).
+  if (!r.ok && (r.problem != Problem::kUnsealed || (rec.ok() && rec->next_seq != r.entries)))
+    return r;
+  std::string why = rec.ok() ? CatalogDisagreement(*rec, r)
+                             : "its catalog record is unreadable: " + rec.status().message();
+  if (!why.empty()) {
+    r.ok = false;
+    r.problem = Problem::kCatalogMismatch;
+    r.bad_seq.reset();
+    r.detail = "the catalog's summary disagrees with the signed chain (" + why +
+               "): the catalog was altered or damaged; the chain itself verifies";
+  }
+  return r;
+}
+
+Result<SessionNotes> ReadSessionNotes(Store* store, const crypto::SessionId& session) {
+  TCD_ASSIGN_OR_RETURN(auto chain, store->catalog()->GetChain(session));
+  SessionNotes notes;
+  for (const auto& [seq, rec] : chain) {
+    auto e = crypto::DecodeEntry(rec.entry);
+    if (!e.ok()) continue;  // reported by verify; listing shows what it can read
+    if (e->kind == EntryKind::kOpen) {
+      auto body = crypto::DecodeOpenBody(e->body);
+      if (!body.ok()) continue;
+      notes.signer_key_id = crypto::KeyId(body->signer_pk);
+      notes.meta = body->meta;
+    } else if (e->kind == EntryKind::kAnnotation) {
+      auto meta = crypto::DecodeMetaBody(e->body);
+      if (meta.ok()) notes.annotations.push_back({seq, e->start_us, std::move(meta).value()});
+    }
+  }
+  return notes;
 }
 
 }  // namespace tcd::node

@@ -30,14 +30,24 @@ enum class Problem : uint8_t {
   kHashMismatch,    // a blob's BLAKE2b-256 (or size) differs from the signed value
   kUnsealed,        // no seal: recording interrupted or the end was cut off
   kSealMismatch,    // the seal's counts disagree with the chain
+  kCatalogMismatch,  // the catalog's session summary disagrees with the signed chain
+  kUntrustedSigner,  // signed by a key that is not one of the trusted signers given
 };
 const char* ProblemName(Problem p);  // "hash-mismatch", "broken-link", …
+
+// Metadata amended after the fact: a signed annotation entry.
+struct Annotation {
+  uint64_t seq = 0;
+  int64_t time_us = 0;  // the recorder's clock when it was added
+  crypto::Metadata meta;
+};
 
 struct VerifyReport {
   crypto::SessionId session{};
   bool ok = false;
   Problem problem = Problem::kNone;
-  std::optional<uint64_t> bad_seq;  // the first sequence number that failed
+  std::optional<uint64_t> bad_seq;  // the first sequence number that failed (none for a
+                                    // catalog mismatch: the chain itself is intact)
   std::string detail;               // one sentence for a person
   uint64_t entries = 0;             // entries checked and found good
   uint64_t segments = 0;
@@ -45,6 +55,11 @@ struct VerifyReport {
   uint32_t gaps = 0;
   bool sealed = false;
   std::string seal_reason;
+  bool recovered = false;           // closed by a signed recovery-close note, not a seal
+  std::string recovery_note;
+  crypto::Metadata meta;            // the open entry's (original) metadata
+  int64_t start_us = 0;             // the open entry's start
+  std::vector<Annotation> annotations;
   std::string signer_key_id;
   crypto::PublicKey signer_pk{};
   crypto::Hash256 head_hash{};      // hash of the last good entry
@@ -53,14 +68,33 @@ struct VerifyReport {
 // Reads a blob by its content hash (NotFound when absent).
 using BlobReader = std::function<Result<Bytes>(const crypto::Hash256&)>;
 
+struct VerifyOptions {
+  // When non-empty, the session's signer must be one of these keys (the enrolled node.pub of
+  // the reception point): a chain re-signed by anyone else fails as untrusted-signer.
+  std::vector<crypto::PublicKey> trusted_signers;
+};
+
 // Verifies `chain` (records in stored order, with the sequence number their key holds).
 // `expected_entries`: how many entries the catalog says exist (detects a cut-off tail), or
 // nullopt when unknown.
 VerifyReport VerifyChain(const crypto::SessionId& session,
                          const std::vector<std::pair<uint64_t, ChainRecord>>& chain,
-                         std::optional<uint64_t> expected_entries, const BlobReader& read_blob);
+                         std::optional<uint64_t> expected_entries, const BlobReader& read_blob,
+                         const VerifyOptions& options = {});
 
-// Loads the session from `store` and verifies it.
-Result<VerifyReport> VerifySession(Store* store, const crypto::SessionId& session);
+// What a session says about itself, read from its chain without checking blobs: the open
+// entry's metadata and signer and every annotation. (Not a verification: see VerifySession.)
+struct SessionNotes {
+  std::string signer_key_id;
+  crypto::Metadata meta;
+  std::vector<Annotation> annotations;
+};
+Result<SessionNotes> ReadSessionNotes(Store* store, const crypto::SessionId& session);
+
+// Loads the session from `store` and verifies it, then checks that the catalog's summary
+// (what `tcd sessions` shows) agrees with the chain. A session whose catalog record is missing
+// or unreadable is verified from its chain and reported as catalog-mismatch.
+Result<VerifyReport> VerifySession(Store* store, const crypto::SessionId& session,
+                                   const VerifyOptions& options = {});
 
 }  // namespace tcd::node

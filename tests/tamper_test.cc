@@ -143,5 +143,45 @@ TEST_F(TamperTest, RewrittenEntryBreaksTheLinkOrSignature) {
   ExpectVerifyFails(4, "bad-signature");
 }
 
+TEST_F(TamperTest, AlteredCatalogSummaryIsACatalogMismatch) {
+  // What `tcd sessions` shows (point, duration…) must not be changeable without verify noticing.
+  EditCatalog([&](node::Catalog* c) {
+    auto rec = c->GetSession(id_);
+    ASSERT_TRUE(rec.ok());
+    rec->point = "forged-point";
+    rec->media_duration_us += 60'000'000;
+    ASSERT_TRUE(c->PutSession(*rec).ok());
+  });
+  auto r = RunTcd({"verify", "--data", data_, "--json"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  auto j = nlohmann::json::parse(r.out)["sessions"][0];
+  EXPECT_EQ(j["problem"], "catalog-mismatch");
+  EXPECT_NE(j["detail"].get<std::string>().find("media duration"), std::string::npos) << j;
+}
+
+TEST_F(TamperTest, OnlyTheEnrolledSignerIsTrustedWhenOneIsGiven) {
+  const auto& f = SharedFixture();
+  auto ok = RunTcd({"verify", "--data", data_, "--signer", f.keys + "/node/node.pub"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  TempDir other;
+  ASSERT_EQ(RunTcd({"keygen", "--kind", "node", "--out", other.path()}).exit_code, 0);
+  auto bad = RunTcd({"verify", "--data", data_, "--signer", other / "node.pub"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("seq 0: untrusted-signer"), std::string::npos) << bad.out;
+}
+
+TEST_F(TamperTest, MissingCatalogRefusesToStartAndKeepsEveryBlob) {
+  size_t blobs_before = testing::Snapshot(data_ + "/blobs").size();
+  fs::remove_all(data_ + "/catalog");
+  const auto& f = SharedFixture();
+  auto r = RunTcd({"record", "--data", data_, "--node-key", f.keys + "/node/node.key",
+                   "--recipient", f.keys + "/archive/archive.pub", "--format", "lavfi",
+                   "--source", "testsrc2=size=160x120:rate=5", "--duration", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("catalog"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("refusing"), std::string::npos) << r.err;
+  EXPECT_EQ(testing::Snapshot(data_ + "/blobs").size(), blobs_before);
+}
+
 }  // namespace
 }  // namespace tcd

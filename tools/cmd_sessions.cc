@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "node/store.h"
+#include "node/verifier.h"
 #include "tools/cli.h"
 
 namespace tcd::tools {
@@ -21,6 +22,32 @@ std::string StateOf(const node::SessionRecord& r, bool in_use) {
   return node::SessionStateName(r.state);
 }
 
+nlohmann::json MetaJson(const crypto::Metadata& meta) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& [k, v] : meta) j.push_back({k, v});
+  return j;
+}
+
+nlohmann::json SessionJson(const node::SessionRecord& r, const node::SessionNotes& n,
+                           bool in_use) {
+  nlohmann::json notes = nlohmann::json::array();
+  for (const auto& a : n.annotations)
+    notes.push_back({{"seq", a.seq}, {"time", FormatUtc(a.time_us)},
+                     {"signer", n.signer_key_id}, {"meta", MetaJson(a.meta)}});
+  return {{"id", crypto::SessionIdToString(r.id)},
+          {"point", r.point},
+          {"start", FormatUtc(r.start_us)},
+          {"start_us", r.start_us},
+          {"duration_s", r.media_duration_us / 1e6},
+          {"segments", r.segments},
+          {"gaps", r.gaps},
+          {"entries", r.next_seq},
+          {"state", StateOf(r, in_use)},
+          {"signer", n.signer_key_id},
+          {"meta", MetaJson(n.meta)},
+          {"annotations", notes}};
+}
+
 int RunSessions(const SessionsOptions& o) {
   node::StoreOptions so;
   so.read_only = true;
@@ -29,29 +56,33 @@ int RunSessions(const SessionsOptions& o) {
   auto sessions = (*store)->catalog()->ListSessions();
   if (!sessions.ok()) return ReportError(sessions.status());
   bool in_use = CatalogInUse(o.data);
-  if (o.json) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& r : *sessions)
-      out.push_back({{"id", crypto::SessionIdToString(r.id)},
-                     {"point", r.point},
-                     {"start", FormatUtc(r.start_us)},
-                     {"start_us", r.start_us},
-                     {"duration_s", r.media_duration_us / 1e6},
-                     {"segments", r.segments},
-                     {"gaps", r.gaps},
-                     {"entries", r.next_seq},
-                     {"state", StateOf(r, in_use)}});
-    std::cout << out.dump(2) << "\n";
-    return kExitOk;
-  }
-  std::printf("%-36s  %-12s  %-20s  %9s  %8s  %s\n", "ID", "POINT", "START (UTC)", "DURATION",
-              "SEGMENTS", "STATE");
-  for (const auto& r : *sessions)
+  nlohmann::json out = nlohmann::json::array();
+  if (!o.json)
+    std::printf("%-36s  %-12s  %-20s  %9s  %8s  %s\n", "ID", "POINT", "START (UTC)",
+                "DURATION", "SEGMENTS", "STATE");
+  for (const auto& r : *sessions) {
+    auto notes = node::ReadSessionNotes(store->get(), r.id);
+    if (!notes.ok()) return ReportError(notes.status());
+    if (o.json) {
+      out.push_back(SessionJson(r, *notes, in_use));
+      continue;
+    }
     std::printf("%-36s  %-12s  %-20s  %9s  %8llu  %s\n", crypto::SessionIdToString(r.id).c_str(),
                 r.point.empty() ? "-" : r.point.c_str(), FormatUtc(r.start_us).c_str(),
                 FormatDuration(r.media_duration_us).c_str(),
                 static_cast<unsigned long long>(r.segments), StateOf(r, in_use).c_str());
-  if (sessions->empty()) std::printf("(no sessions)\n");
+    for (const auto& a : notes->annotations) {
+      std::string kv;
+      for (const auto& [k, v] : a.meta) kv += " " + k + "=" + v;
+      std::printf("    amended at %s by %s (seq %llu):%s\n", FormatUtc(a.time_us).c_str(),
+                  notes->signer_key_id.c_str(), static_cast<unsigned long long>(a.seq),
+                  kv.c_str());
+    }
+  }
+  if (o.json)
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  else if (sessions->empty())
+    std::printf("(no sessions)\n");
   return kExitOk;
 }
 

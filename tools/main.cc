@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
   CLI::App app{"tcd: record, archive, export and verify citizen reception sessions"};
   app.require_subcommand(1);
   std::vector<Command> commands = {AddKeygen(app), AddRecord(app), AddSessions(app),
-                                   AddExport(app), AddVerify(app)};
+                                   AddExport(app), AddVerify(app), AddSession(app), AddNode(app),
+                                   AddStatus(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -28,7 +29,14 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kExitUsage;
   }
-  for (const auto& c : commands)
-    if (c.app->parsed()) return c.run();
+  for (const auto& c : commands) {
+    if (!c.app->parsed()) continue;
+    try {
+      return c.run();
+    } catch (const std::exception& e) {  // a bug, not an expected outcome: say so, exit 1
+      std::cerr << "tcd: internal error: " << e.what() << "\n";
+      return kExitFailed;
+    }
+  }
   return kExitUsage;
 }
