@@ -7,10 +7,14 @@
 // The session key exists only in this object's memory; Seal() (or destruction) wipes it, so a
 // recorder that is not itself a recipient cannot decrypt the session afterwards.
 //
-// Thread-safety: one thread at a time (it is the capture thread's sink).
+// Thread-safety: the capture thread calls the SegmentSink methods and Seal(); Annotate() and
+// record() may be called from any thread at the same time (an internal mutex serializes
+// appends).
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -34,25 +38,32 @@ class SessionRecorder : public ingest::SegmentSink {
   Status OnGap(int64_t from_us, int64_t to_us, const std::string& reason) override;
 
   // Appends the seal entry, marks the session sealed and wipes the session key.
-  // After Seal() no other call is allowed.
+  // After Seal() only Annotate() is allowed.
   Status Seal(crypto::SealReason reason);
 
-  const crypto::SessionId& id() const { return record_.id; }
-  const SessionRecord& record() const { return record_; }
+  // Appends a signed annotation (metadata amended after the fact). Returns its seq.
+  // REQUIRES: `meta` validated (node::ValidateMetadata).
+  Result<uint64_t> Annotate(const crypto::Metadata& meta);
+
+  const crypto::SessionId& id() const { return id_; }
+  SessionRecord record() const;
 
  private:
   SessionRecorder(Store* store, const crypto::NodeIdentity* identity);
-  // Fills seq/prev/session, signs, appends; updates record_ only when durable.
-  Status AppendEntry(crypto::ChainEntry entry, std::optional<ByteView> blob,
-                     SessionRecord next);
+  // Appends `entry` after the current head; `update` adjusts the summary (counts, state).
+  // Updates record_ only when durable. REQUIRES: mu_ held.
+  Status AppendLocked(crypto::ChainEntry entry, std::optional<ByteView> blob,
+                      const std::function<void(SessionRecord*)>& update);
   Status AppendMedia(crypto::EntryKind kind, uint32_t run, const Bytes& plain, int64_t start_us,
                      int64_t duration_us);
 
   Store* const store_;
   const crypto::NodeIdentity* const identity_;
-  crypto::SecretBytes session_key_;
-  SessionRecord record_;
-  bool sealed_ = false;
+  crypto::SessionId id_{};  // constant after Start()
+  mutable std::mutex mu_;
+  crypto::SecretBytes session_key_;  // GUARDED_BY(mu_); wiped by Seal()
+  SessionRecord record_;             // GUARDED_BY(mu_)
+  bool sealed_ = false;              // GUARDED_BY(mu_)
 };
 
 }  // namespace tcd::node

@@ -1,10 +1,13 @@
 #include "tests/test_util.h"
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/filesystem.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -53,10 +56,14 @@ static int Spawn(const std::string& program, const std::vector<std::string>& arg
   return pid;
 }
 
+static int ExitCode(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 static int WaitExit(int pid) {
   int status = 0;
   waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return ExitCode(status);
 }
 
 Process::Process(const std::string& program, const std::vector<std::string>& args) {
@@ -64,23 +71,58 @@ Process::Process(const std::string& program, const std::vector<std::string>& arg
 }
 
 Process::~Process() {
-  if (pid_ > 0) {
+  if (pid_ > 0 && !status_) {
     kill(pid_, SIGKILL);
     WaitExit(pid_);
   }
 }
 
 void Process::Signal(int sig) {
-  if (pid_ > 0) kill(pid_, sig);
+  if (pid_ > 0 && !status_) kill(pid_, sig);
+}
+
+bool Process::Running() {
+  if (pid_ <= 0) return false;
+  if (status_) return false;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    status_ = status;
+    return false;
+  }
+  return r == 0;
 }
 
 RunResult Process::Wait() {
   RunResult r;
-  r.exit_code = WaitExit(pid_);
+  r.exit_code = status_ ? ExitCode(*status_) : WaitExit(pid_);
   pid_ = -1;
+  status_.reset();
   r.out = ReadFile(io_ / "out");
   r.err = ReadFile(io_ / "err");
   return r;
+}
+
+std::optional<RunResult> Process::WaitFor(double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (Running()) {
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    usleep(20000);
+  }
+  if (pid_ <= 0) return std::nullopt;
+  return Wait();
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
 }
 
 RunResult RunProgram(const std::string& program, const std::vector<std::string>& args) {

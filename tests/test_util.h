@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ class TempDir {
   std::string path_;
 };
 
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& data);
+
 struct RunResult {
   int exit_code = -1;
   std::string out, err;
@@ -40,20 +44,28 @@ class Process {
   ~Process();  // kills (SIGKILL) and reaps if still running
   void Signal(int sig);
   RunResult Wait();
+  // Waits at most `seconds`; nullopt (and still running) on timeout.
+  std::optional<RunResult> WaitFor(double seconds);
+  bool Running();  // false once it has exited (it is then reaped by Wait/WaitFor)
+  int pid() const { return pid_; }
+  // What it has written so far (while running or after exit).
+  std::string Out() const { return ReadFile(io_ / "out"); }
+  std::string Err() const { return ReadFile(io_ / "err"); }
 
  private:
+  std::optional<int> status_;  // raw wait status once reaped by Running()
   TempDir io_;
   int pid_ = -1;
 };
+
+// A loopback TCP port that was free a moment ago.
+int FreePort();
 
 // ffprobe's JSON (-show_format -show_streams) of a media file; null on failure.
 nlohmann::json Probe(const std::string& path);
 
 // Path → content of every regular file below `dir`, to show that nothing changed.
 std::map<std::string, std::string> Snapshot(const std::string& dir);
-
-std::string ReadFile(const std::string& path);
-void WriteFile(const std::string& path, const std::string& data);
 
 // Keys and a short recorded lavfi session, made once per test binary and copied per test.
 struct Fixture {

@@ -9,9 +9,11 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "base/env.h"
 #include "base/status.h"
+#include "base/time_format.h"
 #include "crypto/chain.h"
 #include "crypto/keys.h"
 
@@ -32,6 +34,24 @@ Command AddRecord(CLI::App& root);
 Command AddSessions(CLI::App& root);
 Command AddExport(CLI::App& root);
 Command AddVerify(CLI::App& root);
+Command AddNode(CLI::App& root);
+Command AddSession(CLI::App& root);  // session start|stop|annotate, over the control socket
+Command AddStatus(CLI::App& root);
+
+// How a command reaches the running node (tools/control_client.cc): --socket PATH, else the
+// control_socket of --config FILE, else kDefaultControlSocket.
+constexpr const char* kDefaultControlSocket = "/run/tcd/control.sock";
+struct NodeAddress {
+  std::string socket;
+  std::string config;
+};
+// Adds --socket and --config (mutually exclusive) to `app`. *a must outlive the parse.
+void AddNodeAddressOptions(CLI::App* app, NodeAddress* a);
+// The socket path; the --config file's errors (NotFound, InvalidArgument naming the key).
+Result<std::string> ResolveControlSocket(const NodeAddress& a);
+// Sends one request to the node. Unavailable "no node is running (cannot connect to PATH)"
+// when none listens; a response with "ok": false becomes Aborted carrying the node's "error".
+Result<nlohmann::json> CallNode(const NodeAddress& a, const nlohmann::json& request);
 
 // Prints "tcd: error: <status message>" to stderr and returns the exit code for it
 // (kExitUsage for InvalidArgument raised from options, else kExitFailed).
@@ -50,8 +70,6 @@ Result<crypto::ArchiveKeyPair> LoadArchiveKey(const std::string& path,
 // participant repeats; type is complaint|denunciation|petition|feedback; values are UTF-8.
 Result<crypto::Metadata> ParseMetadata(const std::vector<std::string>& pairs);
 
-std::string FormatUtc(int64_t us);         // "2026-11-22T10:32:07Z"
-std::string FormatDuration(int64_t us);    // "1:02:03" / "4:05"
 
 // True when another process holds the catalog's RocksDB lock (a recorder is writing).
 bool CatalogInUse(const std::string& data_dir);

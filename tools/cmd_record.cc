@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ingest/capture.h"
+#include "node/chain_writer.h"
 #include "node/session_recorder.h"
 #include "node/store.h"
 #include "tools/cli.h"
@@ -83,6 +84,8 @@ int RunRecord(const RecordOptions& o) {
   sopts.min_free_bytes = o.min_free_mb << 20;
   auto store = node::Store::Open(Env::Default(), o.data, sopts);
   if (!store.ok()) return ReportError(store.status().WithContext("data directory " + o.data));
+  auto closed = node::CloseInterruptedSessions(store->get(), *identity);
+  if (!closed.ok()) return ReportError(closed.status());
   auto recorder = node::SessionRecorder::Start(store->get(), &*identity, recipients, *meta);
   if (!recorder.ok()) return ReportError(recorder.status());
   const std::string sid = crypto::SessionIdToString((*recorder)->id());

@@ -1,0 +1,211 @@
+// Daemon: the control requests and configuration reload.
+#include <spdlog/spdlog.h>
+
+#include "base/time_format.h"
+#include "node/chain_writer.h"
+#include "node/daemon.h"
+
+namespace tcd::node {
+namespace {
+
+constexpr double kStartWaitSeconds = 12.0;  // under the CLI's 15 s control timeout
+
+nlohmann::json Fail(const std::string& error) { return {{"ok", false}, {"error", error}}; }
+
+Result<crypto::Metadata> MetaFrom(const nlohmann::json& req) {
+  crypto::Metadata meta;
+  if (!req.contains("meta")) return meta;
+  const auto& m = req["meta"];
+  if (!m.is_array()) return Status::InvalidArgument("'meta' must be a list of [key, value]");
+  for (const auto& kv : m) {
+    if (!kv.is_array() || kv.size() != 2 || !kv[0].is_string() || !kv[1].is_string())
+      return Status::InvalidArgument("'meta' must be a list of [key, value] strings");
+    meta.emplace_back(kv[0].get<std::string>(), kv[1].get<std::string>());
+  }
+  TCD_RETURN_IF_ERROR(ValidateMetadata(meta));
+  return meta;
+}
+
+std::string StringField(const nlohmann::json& req, const char* key) {
+  auto it = req.find(key);
+  return it != req.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+bool SameSource(const SourceConfig& a, const SourceConfig& b) {
+  return a.name == b.name && a.url == b.url && a.format == b.format &&
+         a.audio_url == b.audio_url && a.audio_format == b.audio_format && a.mode == b.mode &&
+         a.realtime == b.realtime && a.meta == b.meta;
+}
+
+bool SameSchedule(const std::vector<ScheduleWindow>& a, const std::vector<ScheduleWindow>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].days != b[i].days || a[i].start_minute != b[i].start_minute ||
+        a[i].end_minute != b[i].end_minute)
+      return false;
+  return true;
+}
+
+// Settings every worker copies at its start: a change restarts (and so seals) all of them.
+bool SameRecording(const NodeConfig& a, const NodeConfig& b) {
+  return a.point == b.point && a.segment_seconds == b.segment_seconds &&
+         a.grace_seconds == b.grace_seconds &&
+         a.reconnect_max_backoff_seconds == b.reconnect_max_backoff_seconds &&
+         a.recipients == b.recipients && SameSchedule(a.schedule, b.schedule);
+}
+
+}  // namespace
+
+nlohmann::json Daemon::Handle(const nlohmann::json& request) {
+  const std::string cmd = StringField(request, "cmd");
+  if (cmd == "status") return Status();
+  if (cmd == "session.start") return SessionStart(request);
+  if (cmd == "session.stop") return SessionStop(request);
+  if (cmd == "session.annotate") return SessionAnnotate(request);
+  return Fail("unknown command '" + cmd + "'");
+}
+
+nlohmann::json Daemon::Status() {
+  nlohmann::json sources = nlohmann::json::array(), open = nlohmann::json::array();
+  {
+    std::lock_guard<std::mutex> lock(workers_mu_);
+    for (const auto& w : workers_) {
+      sources.push_back(w->StatusJson());
+      if (auto s = w->OpenSessionJson()) open.push_back(*s);
+    }
+  }
+  uint64_t stored_sessions = 0, stored_segments = 0;
+  if (auto all = store_->catalog()->ListSessions(); all.ok()) {
+    stored_sessions = all->size();
+    for (const auto& r : *all) stored_segments += r.segments;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  nlohmann::json errors = nlohmann::json::array();
+  for (const auto& [t, m] : last_errors_) errors.push_back({{"time", FormatUtc(t)}, {"message", m}});
+  return {{"ok", true},
+          {"role", config_.role},
+          {"point", config_.point},
+          {"node_key_id", crypto::KeyId(identity_.pub.sign_pk)},
+          {"data_dir", config_.data_dir},
+          {"disk", {{"free_mb", free_mb_.load()}, {"warn_free_mb", config_.warn_free_mb},
+                    {"min_free_mb", config_.min_free_mb}, {"state", disk_state_}}},
+          {"sources", sources},
+          {"open_sessions", open},
+          {"stored", {{"sessions", stored_sessions}, {"segments", stored_segments}}},
+          {"last_errors", errors}};
+}
+
+nlohmann::json Daemon::SessionStart(const nlohmann::json& req) {
+  auto meta = MetaFrom(req);
+  if (!meta.ok()) return Fail(meta.status().message());
+  std::lock_guard<std::mutex> lock(workers_mu_);
+  if (workers_.empty()) return Fail("this node has no sources configured");
+  std::string name = StringField(req, "source");
+  SourceWorker* w = nullptr;
+  if (!name.empty()) {
+    w = FindWorker(name);
+    if (!w) return Fail("no source named '" + name + "'");
+  } else if (workers_.size() == 1) {
+    w = workers_[0].get();
+  } else {
+    std::string names;
+    for (const auto& x : workers_) names += (names.empty() ? "" : ", ") + x->config().name;
+    return Fail("several sources are configured: name one with --source (" + names + ")");
+  }
+  auto id = w->StartSession(*meta, kStartWaitSeconds);
+  if (!id.ok()) return Fail(id.status().message());
+  return {{"ok", true}, {"session", *id}};
+}
+
+nlohmann::json Daemon::SessionStop(const nlohmann::json& req) {
+  const std::string name = StringField(req, "source"), sid = StringField(req, "session");
+  std::lock_guard<std::mutex> lock(workers_mu_);
+  nlohmann::json sealed = nlohmann::json::array();
+  for (auto& w : workers_) {
+    if (!name.empty() && w->config().name != name) continue;
+    auto open = w->OpenSessionJson();
+    if (!sid.empty() && (!open || (*open)["id"].get<std::string>().rfind(sid, 0) != 0)) continue;
+    auto id = w->StopSession();
+    if (id.ok()) sealed.push_back(*id);
+    else if (!id.status().IsNotFound()) return Fail(id.status().message());
+  }
+  if (!name.empty() && !FindWorker(name)) return Fail("no source named '" + name + "'");
+  if (!sid.empty() && sealed.empty()) return Fail("no open session " + sid);
+  return {{"ok", true}, {"sealed", sealed}};
+}
+
+nlohmann::json Daemon::SessionAnnotate(const nlohmann::json& req) {
+  auto meta = MetaFrom(req);
+  if (!meta.ok()) return Fail(meta.status().message());
+  if (meta->empty()) return Fail("an annotation needs at least one KEY=VALUE");
+  auto id = store_->ResolveSession(StringField(req, "session"));
+  if (!id.ok()) return Fail(id.status().message());
+  {
+    std::lock_guard<std::mutex> lock(workers_mu_);
+    for (auto& w : workers_) {
+      auto seq = w->AnnotateIfOpen(*id, *meta);
+      if (!seq.ok()) return Fail(seq.status().message());
+      if (seq->has_value()) return {{"ok", true}, {"seq", **seq}};
+    }
+  }
+  std::lock_guard<std::mutex> lock(annotate_mu_);
+  auto seq = AnnotateStoredSession(store_.get(), identity_, *id, *meta);
+  if (!seq.ok()) return Fail(seq.status().message());
+  spdlog::info("session {} annotated (seq {})", crypto::SessionIdToString(*id), *seq);
+  return {{"ok", true}, {"seq", *seq}};
+}
+
+void Daemon::Reload() {
+  std::string path;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    path = config_.path;
+  }
+  spdlog::info("reloading configuration {}", path);
+  auto next = LoadConfig(path);
+  if (!next.ok())
+    return ReportError("reload refused, keeping the running configuration: " +
+                       next.status().message());
+  std::vector<crypto::ArchivePublic> recipients;
+  for (const auto& p : next->recipients) {
+    auto text = store_->env()->ReadFile(p);
+    auto pub = text.ok() ? crypto::DecodeArchivePub(AsChars(*text), p)
+                         : Result<crypto::ArchivePublic>(text.status());
+    if (!pub.ok())
+      return ReportError("reload refused, keeping the running configuration: " +
+                         pub.status().message());
+    recipients.push_back(*pub);
+  }
+  std::lock_guard<std::mutex> wlock(workers_mu_);
+  std::vector<std::unique_ptr<SourceWorker>> keep;
+  bool restart_all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (next->data_dir != config_.data_dir || next->node_key != config_.node_key ||
+        next->control_socket != config_.control_socket || next->role != config_.role)
+      spdlog::warn("reload: role, data_dir, node_key and control_socket change only at a "
+                   "restart; keeping the running values");
+    next->data_dir = config_.data_dir;
+    next->node_key = config_.node_key;
+    next->control_socket = config_.control_socket;
+    next->role = config_.role;
+    restart_all = !SameRecording(config_, *next);
+    config_ = std::move(next).value();
+    recipients_ = std::move(recipients);
+  }
+  for (auto& w : workers_) {
+    const SourceConfig* now = nullptr;
+    for (const auto& s : config_.sources)
+      if (s.name == w->config().name) now = &s;
+    if (!restart_all && now && SameSource(*now, w->config())) keep.push_back(std::move(w));
+    else w->Shutdown();  // seals its session: the new settings apply to the next one
+  }
+  workers_ = std::move(keep);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (config_.role != "recorder") return;
+  for (const auto& s : config_.sources)
+    if (!FindWorker(s.name)) workers_.push_back(std::make_unique<SourceWorker>(s, MakeContext()));
+  spdlog::info("configuration reloaded: {} source(s)", workers_.size());
+}
+
+}  // namespace tcd::node
