@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <cctype>
+#include <chrono>
+#include <map>
 #include <mutex>
 #include <string_view>
 
@@ -16,13 +19,43 @@ namespace {
 constexpr int64_t kOpenTimeoutUs = 10'000'000;  // open + probe
 constexpr int64_t kReadTimeoutUs = 10'000'000;  // one av_read_frame
 
+// FFmpeg repeats the same complaint on every reconnection attempt of a source that stays
+// down; identical messages (ignoring the context's address) are logged once per 5 minutes,
+// with a count of what was suppressed, so a source that is down for days cannot flood the log.
+bool ShouldLog(const std::string& text, int* suppressed) {
+  static std::mutex mu;
+  static std::map<std::string, std::pair<std::chrono::steady_clock::time_point, int>> seen;
+  std::string key;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text.compare(i, 4, "@ 0x") == 0) {
+      i += 4;
+      while (i < text.size() && std::isxdigit(static_cast<unsigned char>(text[i]))) ++i;
+    }
+    if (i < text.size()) key.push_back(text[i]);
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  const auto now = std::chrono::steady_clock::now();
+  if (seen.size() > 256) seen.clear();
+  auto [it, fresh] = seen.try_emplace(key, now, 0);
+  if (!fresh && now - it->second.first < std::chrono::minutes(5)) {
+    ++it->second.second;
+    return false;
+  }
+  *suppressed = it->second.second;
+  it->second = {now, 0};
+  return true;
+}
+
 void LogToSpdlog(void* avcl, int level, const char* fmt, va_list vl) {
   if (level > AV_LOG_WARNING) return;
   std::array<char, 1024> line;
   int print_prefix = 1;
   av_log_format_line2(avcl, level, fmt, vl, line.data(), line.size(), &print_prefix);
-  std::string_view text(line.data());
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  std::string text(line.data());
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  int suppressed = 0;
+  if (!ShouldLog(text, &suppressed)) return;
+  if (suppressed > 0) text += " (and " + std::to_string(suppressed) + " times more since)";
   if (level <= AV_LOG_ERROR) {
     spdlog::error("ffmpeg: {}", text);
   } else {

@@ -34,13 +34,14 @@ void SourceWorker::Shutdown() {
 
 void SourceWorker::SetState(State s, const std::string& error) {
   std::lock_guard<std::mutex> lock(mu_);
-  // Log changes only: a source that stays down for days must not flood the log.
-  if (s != state_ || error != last_error_) {
-    if (!error.empty() && error != last_error_)
-      spdlog::warn("source {}: {} ({})", config_.name, StateName(s), error);
-    else if (s != state_)
-      spdlog::info("source {}: {}", config_.name, StateName(s));
-  }
+  // Log what a person needs to know, once: a new error, or reaching recording/idle/stopped.
+  // The connecting ↔ waiting cycle of a source that stays down for days is not logged again.
+  if (!error.empty() && error != last_error_)
+    spdlog::warn("source {}: {} ({})", config_.name, StateName(s), error);
+  else if (s != state_ && s != State::kConnecting && s != State::kWaiting)
+    spdlog::info("source {}: {}", config_.name, StateName(s));
+  else if (s != state_)
+    spdlog::debug("source {}: {}", config_.name, StateName(s));
   state_ = s;
   if (!error.empty()) last_error_ = error;
 }
