@@ -20,9 +20,10 @@ constexpr char kProtectionNone[] = "none";
 constexpr char kProtectionPwhash[] = "argon2id13+xchacha20poly1305";
 constexpr char kArchiveKeyAd[] = "tcd/archive-key/v1";
 // Upper bounds on KDF parameters read from a file, so a crafted file cannot make us spend
-// unbounded memory or time (MODERATE is 3 / 256 MiB, SENSITIVE 4 / 1 GiB).
-constexpr uint64_t kMaxOpslimit = 32;
-constexpr uint64_t kMaxMemlimit = uint64_t{4} << 30;
+// unbounded memory or time: at most libsodium's SENSITIVE level (4 passes, 1 GiB); we write
+// MODERATE (3, 256 MiB).
+constexpr uint64_t kMaxOpslimit = crypto_pwhash_argon2id_OPSLIMIT_SENSITIVE;
+constexpr uint64_t kMaxMemlimit = crypto_pwhash_argon2id_MEMLIMIT_SENSITIVE;
 
 std::string Hex(ByteView b) { return ToHex(b); }
 
@@ -89,10 +90,10 @@ Result<SecretBytes> OpenSealedArchiveKey(const KeyDoc& kd, const PublicKey& box_
   TCD_ASSIGN_OR_RETURN(p.opslimit, kd.Unsigned("kdf.opslimit"));
   TCD_ASSIGN_OR_RETURN(p.memlimit, kd.Unsigned("kdf.memlimit"));
   if (p.opslimit < crypto_pwhash_argon2id_OPSLIMIT_MIN || p.opslimit > kMaxOpslimit) {
-    return kd.FieldError("kdf.opslimit", "out of range [1, 32]");
+    return kd.FieldError("kdf.opslimit", "out of range [1, 4]");
   }
   if (p.memlimit < crypto_pwhash_argon2id_MEMLIMIT_MIN || p.memlimit > kMaxMemlimit) {
-    return kd.FieldError("kdf.memlimit", "out of range [8192, 4 GiB]");
+    return kd.FieldError("kdf.memlimit", "out of range [8192, 1 GiB]");
   }
   TCD_RETURN_IF_ERROR(kd.Fixed("kdf.salt", &p.salt));
   std::array<uint8_t, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES> nonce;
