@@ -68,7 +68,10 @@ Status CaptureImpl::Run(SegmentSink* sink, const std::atomic<bool>* stop) {
   sink_ = sink;
   stop_ = stop;
   start_wall_us_ = env_->NowMicros();
-  for (auto& in : inputs_) in.input->set_stop(stop);
+  for (auto& in : inputs_) {
+    in.input->set_stop(stop);
+    in.input->set_read_timeout_us(ReadTimeoutUs());
+  }
   Status s = Loop();
   if (sink_failed_) return s;
   Status f = Finish();
@@ -100,6 +103,14 @@ Status CaptureImpl::Loop() {
     TCD_RETURN_IF_ERROR(Process(*next, pkt.get()));
   }
   return Status::OK();
+}
+
+// A live source silent for longer than the allowed wait is lost even when its connection stays
+// open (a relay such as nginx keeps players connected while the publisher is away), so a read
+// waits at most that long (1 to 10 s).
+int64_t CaptureImpl::ReadTimeoutUs() const {
+  const double wait = options_.reconnect ? options_.reconnect_max_wait_seconds : 10.0;
+  return std::llround(std::clamp(wait, 1.0, 10.0) * 1e6);
 }
 
 // Reads the next packet of `in` into in.pending, handling end of stream and dropouts.
@@ -267,6 +278,7 @@ Status CaptureImpl::Reconnect(InputState& in, const std::string& reason) {
   in.resume_wall_us = fresh->connected_wall_us();
   const bool same = SameParameters(in, *fresh);
   in.input = std::move(fresh);
+  in.input->set_read_timeout_us(ReadTimeoutUs());
   in.origin_us = AV_NOPTS_VALUE;
   in.offset_us = SatAdd(timeline_end_us_, gap_us);
   in.last_ts_us[0] = in.last_ts_us[1] = AV_NOPTS_VALUE;

@@ -68,6 +68,7 @@ class CaptureImpl final : public Capture {
   // capture.cc
   Status Loop();
   Status Fill(InputState& in);
+  int64_t ReadTimeoutUs() const;
   Status Reconnect(InputState& in, const std::string& reason);
   bool SameParameters(const InputState& in, const Input& fresh) const;
   bool Usable(const Input& fresh) const;

@@ -17,7 +17,6 @@ namespace tcd::ingest {
 namespace {
 
 constexpr int64_t kOpenTimeoutUs = 10'000'000;  // open + probe
-constexpr int64_t kReadTimeoutUs = 10'000'000;  // one av_read_frame
 
 // FFmpeg repeats the same complaint on every reconnection attempt of a source that stays
 // down; identical messages (ignoring the context's address) are logged once per 5 minutes,
@@ -165,7 +164,7 @@ Result<std::unique_ptr<Input>> Input::Open(const SourceSpec& spec, bool want_vid
 Status Input::Read(AVPacket* pkt, bool* eof) {
   *eof = false;
   for (;;) {
-    interrupt_->deadline_us = interrupt_->env->MonotonicMicros() + kReadTimeoutUs;
+    interrupt_->deadline_us = interrupt_->env->MonotonicMicros() + read_timeout_us_;
     int err = av_read_frame(ctx_.get(), pkt);
     interrupt_->deadline_us = 0;
     if (err == AVERROR_EOF) {

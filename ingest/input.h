@@ -33,6 +33,8 @@ class Input {
 
   // Makes blocking reads return Aborted once *stop is true. `stop` may be null.
   void set_stop(const std::atomic<bool>* stop) { interrupt_->stop = stop; }
+  // A Read() that gets no packet within this long fails (the source is treated as lost).
+  void set_read_timeout_us(int64_t us) { read_timeout_us_ = us; }
 
   AVStream* video() const { return video_index_ < 0 ? nullptr : ctx_->streams[video_index_]; }
   AVStream* audio() const { return audio_index_ < 0 ? nullptr : ctx_->streams[audio_index_]; }
@@ -58,6 +60,7 @@ class Input {
   explicit Input(Env* env) : interrupt_(std::make_unique<Interrupt>()) { interrupt_->env = env; }
 
   std::unique_ptr<Interrupt> interrupt_;  // stable address for the callback
+  int64_t read_timeout_us_ = 10'000'000;
   InputContextPtr ctx_;
   int video_index_ = -1;
   int audio_index_ = -1;
