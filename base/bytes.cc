@@ -1,5 +1,7 @@
 #include "base/bytes.h"
 
+#include <utf8proc.h>
+
 namespace tcd {
 
 std::string ToHex(ByteView b) {
@@ -11,6 +13,19 @@ std::string ToHex(ByteView b) {
     s.push_back(kDigits[c & 15]);
   }
   return s;
+}
+
+bool IsValidUtf8(ByteView b) {
+  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(b.data());
+  auto left = static_cast<utf8proc_ssize_t>(b.size());
+  while (left > 0) {
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
+    if (n <= 0) return false;
+    p += n;
+    left -= n;
+  }
+  return true;
 }
 
 static int HexValue(char c) {

@@ -23,6 +23,8 @@ inline std::string_view AsChars(ByteView b) {
 }
 
 std::string ToHex(ByteView b);
+// True when `b` is well-formed UTF-8 (utf8proc's definition: no surrogates, no overlongs).
+bool IsValidUtf8(ByteView b);
 // Lower- or upper-case hex of even length; nullopt otherwise.
 std::optional<Bytes> FromHex(std::string_view hex);
 

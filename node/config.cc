@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <filesystem>
 
-#include <utf8proc.h>
 
 #include "base/env.h"
 #include "node/toml_reader.h"
@@ -188,19 +187,6 @@ Status ConfigParser::Schedule(const toml::table& t, const std::string& prefix,
   return Status::OK();
 }
 
-bool ValidUtf8(const std::string& s) {
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
-  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(s.size());
-  while (left > 0) {
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
-    if (n <= 0) return false;
-    p += n;
-    left -= n;
-  }
-  return true;
-}
-
 // [a-z][a-z0-9_.-]{0,63}
 bool ValidMetaKey(const std::string& k) {
   if (k.empty() || k.size() > 64 || k[0] < 'a' || k[0] > 'z') return false;
@@ -232,7 +218,7 @@ Status ValidateMetadata(const crypto::Metadata& meta) {
       return Status::InvalidArgument(
           "metadata key '" + key +
           "': use lower-case letters, digits, '_', '.', '-' (a letter first, at most 64)");
-    if (!ValidUtf8(value) || value.size() > 4096)
+    if (!IsValidUtf8(AsBytes(value)) || value.size() > 4096)
       return Status::InvalidArgument("metadata key '" + key +
                                      "': value is not UTF-8 text under 4 KiB");
     if (key == "type" && std::find(std::begin(kTypes), std::end(kTypes), value) == std::end(kTypes))

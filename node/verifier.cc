@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <set>
 
-#include <utf8proc.h>
 
 #include "node/store.h"
 
@@ -11,19 +10,6 @@ namespace tcd::node {
 namespace {
 
 using crypto::EntryKind;
-
-bool IsUtf8(ByteView b) {
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(b.data());
-  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(b.size());
-  while (left > 0) {
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
-    if (n <= 0) return false;
-    p += n;
-    left -= n;
-  }
-  return true;
-}
 
 // Walks the chain; each Check* returns false after recording the problem in the report.
 class ChainWalker {
@@ -140,7 +126,7 @@ class ChainWalker {
   }
 
   bool CheckNotes(const crypto::ChainEntry& e) {
-    if (e.kind == EntryKind::kGap && (e.duration_us < 0 || !IsUtf8(e.body)))
+    if (e.kind == EntryKind::kGap && (e.duration_us < 0 || !IsValidUtf8(e.body)))
       return Fail(Problem::kBadEntry, e.seq, "gap entry with a negative length or non-UTF-8 reason");
     if (e.kind == EntryKind::kAnnotation) {
       auto meta = crypto::DecodeMetaBody(e.body);
