@@ -51,6 +51,18 @@ TEST_F(CliErrors, WrongPassphraseIsRefusedAndWritesNothing) {
   ExpectUnchanged();
 }
 
+TEST_F(CliErrors, ExportNeverOverwritesAnExistingFileSilently) {
+  testing::WriteFile(dir_ / "out.mp4", "an earlier export\n");
+  const auto& f = SharedFixture();
+  ExpectError(Export({"--key", f.keys + "/archive/archive.key", "--passphrase-file",
+                      f.keys + "/passphrase"}),
+              2, "already exists");
+  EXPECT_EQ(testing::ReadFile(dir_ / "out.mp4"), "an earlier export\n");
+  auto r = Export({"--key", f.keys + "/archive/archive.key", "--passphrase-file",
+                   f.keys + "/passphrase", "--force"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST_F(CliErrors, MissingPassphraseSaysTheKeyIsProtected) {
   ExpectError(Export({"--key", SharedFixture().keys + "/archive/archive.key"}), 1,
               "passphrase");

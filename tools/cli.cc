@@ -1,10 +1,13 @@
 #include "tools/cli.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ctime>
 #include <iostream>
+
+#include <spdlog/spdlog.h>
 
 #include "node/config.h"
 
@@ -30,7 +33,16 @@ Result<std::optional<std::string>> ReadPassphrase(const std::string& path) {
   return std::optional<std::string>(std::move(line));
 }
 
+// A secret key file others can read is a key others may have copied: say so.
+static void WarnIfExposed(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
+    spdlog::warn("secret key file {} is accessible to other users (mode {:o}); "
+                 "it should be 0600 (chmod 600 {})", path, st.st_mode & 0777, path);
+}
+
 Result<crypto::NodeIdentity> LoadNodeKey(const std::string& path) {
+  WarnIfExposed(path);
   TCD_ASSIGN_OR_RETURN(std::string text, ReadTextFile(path, "node key"));
   return crypto::DecodeNodeKey(text, path);
 }
@@ -42,6 +54,7 @@ Result<crypto::ArchivePublic> LoadArchivePub(const std::string& path) {
 
 Result<crypto::ArchiveKeyPair> LoadArchiveKey(const std::string& path,
                                              const std::string& passphrase_file) {
+  WarnIfExposed(path);
   TCD_ASSIGN_OR_RETURN(std::string text, ReadTextFile(path, "archive key"));
   TCD_ASSIGN_OR_RETURN(auto passphrase, ReadPassphrase(passphrase_file));
   return crypto::DecodeArchiveKey(text, path, passphrase);

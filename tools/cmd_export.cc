@@ -10,11 +10,16 @@ namespace {
 
 struct ExportOptions {
   std::string data, session, key, passphrase_file, out;
+  bool force = false;
 };
 
 int RunExport(const ExportOptions& o) {
   if (!o.out.ends_with(".mp4"))
     return ReportError(Status::InvalidArgument("--out '" + o.out + "' must end in .mp4"),
+                       kExitUsage);
+  if (!o.force && Env::Default()->FileExists(o.out))
+    return ReportError(Status::InvalidArgument("--out '" + o.out +
+                                               "' already exists; use --force to replace it"),
                        kExitUsage);
   Status init = crypto::InitCrypto();
   if (!init.ok()) return ReportError(init);
@@ -50,6 +55,7 @@ Command AddExport(CLI::App& root) {
   app->add_option("--key", o->key, "archive.key of a recipient of the session")->required();
   app->add_option("--passphrase-file", o->passphrase_file, "Passphrase of the archive key");
   app->add_option("--out", o->out, "Output file, ending in .mp4")->required();
+  app->add_flag("--force", o->force, "Replace an existing output file");
   return {app, [o] { return RunExport(*o); }};
 }
 
