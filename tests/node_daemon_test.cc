@@ -67,6 +67,8 @@ struct ConfigOptions {
   double grace_seconds = 6;
   std::string mode = "auto";
   std::string top_extra;    // extra top-level lines (before any table)
+  std::string tail_extra;   // extra tables at the end (e.g. [[schedule]])
+  long long min_free_mb = 50;
 };
 
 // A recorder config in `dir` (control socket in <dir>/run); returns its path.
@@ -85,8 +87,8 @@ std::string WriteConfig(const TempDir& dir, const ConfigOptions& o) {
       "grace_seconds = " + std::to_string(o.grace_seconds) + "\n" +
       "reconnect_max_backoff_seconds = 1\n"
       "\n[disk]\n"
-      "warn_free_mb = 100\n"
-      "min_free_mb = 50\n"
+      "warn_free_mb = " + std::to_string(std::max(100LL, o.min_free_mb)) + "\n" +
+      "min_free_mb = " + std::to_string(o.min_free_mb) + "\n"
       "\n[[source]]\n"
       "name = \"conference\"\n"
       "url = " + Quote(o.url) + "\n" +
@@ -94,7 +96,7 @@ std::string WriteConfig(const TempDir& dir, const ConfigOptions& o) {
       "mode = " + Quote(o.mode) + "\n" +
       "\n[source.meta]\n"
       "chair = \"Trần Thị Bình\"\n"
-      "type = \"complaint\"\n";
+      "type = \"complaint\"\n" + o.tail_extra;
   std::string path = dir / "node.toml";
   testing::WriteFile(path, text);
   return path;
@@ -228,13 +230,13 @@ class NodeDaemonTest : public ::testing::Test {
   }
 
   // RTMP server, config and node (not started).
-  void Setup(double grace_seconds) {
+  void Setup(double grace_seconds, ConfigOptions o = {}) {
     server_ = std::make_unique<RtmpServer>();
     url_ = server_->Url("conference");
     pub_ = std::make_unique<Publisher>(url_, /*start=*/false);
-    ConfigOptions o;
     o.url = url_;
     o.grace_seconds = grace_seconds;
+    options_ = o;
     node_ = std::make_unique<Node>(WriteConfig(dir_, o));
   }
 
@@ -317,6 +319,7 @@ class NodeDaemonTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  ConfigOptions options_;
   std::unique_ptr<RtmpServer> server_;
   std::string url_;
   std::unique_ptr<Publisher> pub_;
@@ -645,6 +648,119 @@ TEST_F(NodeDaemonTest, SourceThatNeverComesUpWaitsQuietly) {
 
   json list = Sessions();
   EXPECT_TRUE(list.empty()) << list.dump(2);
+}
+
+// A manual source records only between `tcd session start` and `tcd session stop`, with the
+// metadata given at the start.
+TEST_F(NodeDaemonTest, ManualSourceRecordsBetweenSessionStartAndStop) {
+  ConfigOptions o;
+  o.mode = "manual";
+  Setup(/*grace_seconds=*/6, o);
+  pub_->Start();
+  node_->Start();
+  ASSERT_TRUE(node_->WaitUp());
+  Sleep(3);
+  json st = node_->Status();
+  EXPECT_TRUE(OpenSessions(st).empty()) << "a manual source must not record by itself";
+  EXPECT_EQ(SourceState(st), "idle") << st.dump(2);
+
+  RunResult start = RunTcd({"session", "start", "--config", node_->config(), "--meta",
+                            "case=KN-2026-0142", "--meta", "participant=Nguyễn Văn An"});
+  ASSERT_EQ(start.exit_code, 0) << start.err;
+  while (!start.out.empty() && start.out.back() == '\n') start.out.pop_back();
+  const size_t nl = start.out.rfind('\n');
+  const std::string id = start.out.substr(nl == std::string::npos ? 0 : nl + 1);
+  ASSERT_FALSE(WaitForOpenSession(15, 2).is_null()) << "no segments after session start";
+
+  RunResult again = RunTcd({"session", "start", "--config", node_->config()});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("already recording"), std::string::npos) << again.err;
+
+  RunResult stop = RunTcd({"session", "stop", "--config", node_->config()});
+  ASSERT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_NE(stop.out.find(id), std::string::npos) << stop.out;
+  Sleep(2);
+  EXPECT_TRUE(OpenSessions(node_->Status()).empty()) << "stopped session still open";
+  EXPECT_EQ(node_->Stop(), 0);
+
+  json s = FindSession(Sessions(), id);
+  ASSERT_FALSE(s.is_null());
+  EXPECT_EQ(s["state"], "sealed");
+  EXPECT_EQ(MetaValue(s["meta"], "case"), "KN-2026-0142");
+  EXPECT_EQ(MetaValue(s["meta"], "participant"), "Nguyễn Văn An");
+  EXPECT_EQ(MetaValue(s["meta"], "source"), "conference");
+  EXPECT_EQ(RunTcd({"verify", "--data", data()}).exit_code, 0);
+}
+
+// A window around the current local time: [now-5 min, now+30 min], or one hours away from it.
+std::string ScheduleTable(bool including_now) {
+  std::time_t t = std::time(nullptr);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  int m = tm.tm_hour * 60 + tm.tm_min, from, to;
+  if (including_now) {
+    from = std::max(0, m - 5);
+    to = std::min(1440, m + 30);
+  } else if (m + 180 <= 1440) {
+    from = m + 120;
+    to = m + 180;
+  } else {
+    from = m - 180;
+    to = m - 120;
+  }
+  auto hhmm = [](int v) {
+    char b[8];
+    snprintf(b, sizeof b, "%02d:%02d", v / 60, v % 60);
+    return std::string(b);
+  };
+  return "\n[[schedule]]\ndays = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]\n"
+         "start = \"" + hhmm(from) + "\"\nend = \"" + hhmm(to) + "\"\n";
+}
+
+// Scheduled capture: outside reception hours a live source is not recorded; a reload (SIGHUP)
+// with hours that include now starts recording.
+TEST_F(NodeDaemonTest, ScheduledSourceRecordsOnlyInReceptionHoursAndReloadApplies) {
+  ConfigOptions o;
+  o.mode = "schedule";
+  o.tail_extra = ScheduleTable(false);
+  Setup(/*grace_seconds=*/6, o);
+  pub_->Start();
+  node_->Start();
+  ASSERT_TRUE(node_->WaitUp());
+  Sleep(4);
+  json st = node_->Status();
+  EXPECT_TRUE(OpenSessions(st).empty()) << "recorded outside reception hours: " << st.dump(2);
+  EXPECT_EQ(SourceState(st), "idle");
+
+  options_.tail_extra = ScheduleTable(true);
+  WriteConfig(dir_, options_);
+  node_->Signal(SIGHUP);
+  ASSERT_FALSE(WaitForOpenSession(20, 1).is_null()) << "no session after reloading into hours";
+  EXPECT_EQ(node_->Stop(), 0);
+  EXPECT_EQ(RunTcd({"verify", "--data", data()}).exit_code, 0);
+}
+
+// Below [disk].min_free_mb no session starts, and status says why.
+TEST_F(NodeDaemonTest, NearlyFullDiskStartsNoSessionAndSaysSo) {
+  ConfigOptions o;
+  o.min_free_mb = 1000000000;  // more than any disk here
+  Setup(/*grace_seconds=*/6, o);
+  pub_->Start();
+  node_->Start();
+  ASSERT_TRUE(node_->WaitUp());
+  json st;
+  ASSERT_TRUE(Poll(10, [&] {
+    st = node_->Status();
+    const json& e = st.is_null() ? json() : st["sources"][0]["last_error"];
+    return e.is_string() && e.get<std::string>().find("disk") != std::string::npos;
+  })) << st.dump(2);
+  EXPECT_EQ(st["disk"]["state"], "full");
+  EXPECT_TRUE(OpenSessions(st).empty());
+  bool reported = false;
+  for (const auto& e : st["last_errors"])
+    reported |= e["message"].get<std::string>().find("disk nearly full") != std::string::npos;
+  EXPECT_TRUE(reported) << st.dump(2);
+  EXPECT_EQ(node_->Stop(), 0);
 }
 
 }  // namespace
