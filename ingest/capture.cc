@@ -147,6 +147,7 @@ Status CaptureImpl::Fill(InputState& in) {
       }
       away = stalled;
       in.outage = true;
+      in.loss_mono_us = in.last_pkt_mono_us;
       in.loss_wall_us = in.last_pkt_wall_us;
       in.resume_wall_us = env_->NowMicros();
       in.loss_reason = "no media for " + std::to_string(stalled / 1000) +

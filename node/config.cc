@@ -104,6 +104,10 @@ Status ConfigParser::Limits(const toml::table& t, NodeConfig* c) const {
     TCD_RETURN_IF_ERROR(r_.GetUint(*disk, "disk", "warn_free_mb", &c->warn_free_mb));
     TCD_RETURN_IF_ERROR(r_.GetUint(*disk, "disk", "min_free_mb", &c->min_free_mb));
   }
+  constexpr uint64_t kMaxFreeMb = uint64_t{1} << 30;  // 1 PiB: keeps MB → bytes in range
+  if (c->warn_free_mb > kMaxFreeMb || c->min_free_mb > kMaxFreeMb)
+    return r_.Err(c->warn_free_mb > kMaxFreeMb ? "disk.warn_free_mb" : "disk.min_free_mb",
+                  "must be at most " + std::to_string(kMaxFreeMb) + " (1 PiB)");
   if (c->warn_free_mb < c->min_free_mb)
     return r_.Err("disk.warn_free_mb",
                   "must be at least disk.min_free_mb (" + std::to_string(c->min_free_mb) + ")");

@@ -42,7 +42,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(NodeConfig config, std::unique_ptr
 Daemon::~Daemon() {
   control_.reset();  // no more requests
   std::lock_guard<std::mutex> lock(workers_mu_);
-  for (auto& w : workers_) w->Shutdown();  // seals open sessions
+  for (auto& w : workers_) w->RequestShutdown();  // all seal in parallel…
+  for (auto& w : workers_) w->Shutdown();         // …then each is joined
   workers_.clear();
   spdlog::info("node stopped");
 }
@@ -67,7 +68,7 @@ void Daemon::StartWorkers() {
   std::lock_guard<std::mutex> lock(mu_);
   if (config_.role != "recorder") return;  // province/central: no capture
   for (const auto& src : config_.sources)
-    workers_.push_back(std::make_unique<SourceWorker>(src, MakeContext()));
+    workers_.push_back(std::make_shared<SourceWorker>(src, MakeContext()));
 }
 
 void Daemon::ReportError(const std::string& message) {
@@ -85,6 +86,7 @@ void Daemon::CheckDisk() {
   std::string state, previous;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    store_->set_min_free_bytes(config_.min_free_mb << 20);
     state = mb < config_.min_free_mb ? "full" : mb < config_.warn_free_mb ? "low" : "ok";
     previous = disk_state_;
     disk_state_ = state;
@@ -108,15 +110,19 @@ void Daemon::Run(const std::atomic<bool>* stop, std::atomic<bool>* reload) {
     if (reload->exchange(false)) Reload();
     if (++ticks % 5 != 0) continue;  // once a second
     CheckDisk();
-    std::lock_guard<std::mutex> lock(workers_mu_);
-    for (auto& w : workers_) w->CheckSchedule(std::time(nullptr));
+    for (auto& w : Workers()) w->CheckSchedule(std::time(nullptr));
   }
 }
 
-SourceWorker* Daemon::FindWorker(const std::string& name) {
+std::shared_ptr<SourceWorker> Daemon::FindWorker(const std::string& name) {
   for (auto& w : workers_)
-    if (w->config().name == name) return w.get();
+    if (w->config().name == name) return w;
   return nullptr;
+}
+
+std::vector<std::shared_ptr<SourceWorker>> Daemon::Workers() {
+  std::lock_guard<std::mutex> lock(workers_mu_);
+  return workers_;
 }
 
 }  // namespace tcd::node

@@ -47,7 +47,8 @@ class Daemon {
   void CheckDisk();
   void Reload();
   void ReportError(const std::string& message);
-  SourceWorker* FindWorker(const std::string& name);  // REQUIRES: workers_mu_ held
+  std::shared_ptr<SourceWorker> FindWorker(const std::string& name);  // REQUIRES: workers_mu_
+  std::vector<std::shared_ptr<SourceWorker>> Workers();  // a copy, taken under workers_mu_
 
   nlohmann::json Status();
   nlohmann::json SessionStart(const nlohmann::json& req);
@@ -64,7 +65,9 @@ class Daemon {
   std::atomic<bool> disk_full_{false};
   std::atomic<uint64_t> free_mb_{0};
   std::mutex workers_mu_;  // held while a control request or Reload works on the workers
-  std::vector<std::unique_ptr<SourceWorker>> workers_;  // GUARDED_BY(workers_mu_)
+  // Shared so that a control request can use a worker without holding workers_mu_ while it
+  // blocks (a start waits for the source, a stop for the seal).
+  std::vector<std::shared_ptr<SourceWorker>> workers_;  // GUARDED_BY(workers_mu_)
   std::mutex annotate_mu_;  // serializes annotations of sessions no worker holds
   std::unique_ptr<ControlServer> control_;
 };

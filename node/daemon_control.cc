@@ -67,12 +67,9 @@ nlohmann::json Daemon::Handle(const nlohmann::json& request) {
 
 nlohmann::json Daemon::Status() {
   nlohmann::json sources = nlohmann::json::array(), open = nlohmann::json::array();
-  {
-    std::lock_guard<std::mutex> lock(workers_mu_);
-    for (const auto& w : workers_) {
-      sources.push_back(w->StatusJson());
-      if (auto s = w->OpenSessionJson()) open.push_back(*s);
-    }
+  for (const auto& w : Workers()) {
+    sources.push_back(w->StatusJson());
+    if (auto s = w->OpenSessionJson()) open.push_back(*s);
   }
   uint64_t stored_sessions = 0, stored_segments = 0;
   if (auto all = store_->catalog()->ListSessions(); all.ok()) {
@@ -98,38 +95,46 @@ nlohmann::json Daemon::Status() {
 nlohmann::json Daemon::SessionStart(const nlohmann::json& req) {
   auto meta = MetaFrom(req);
   if (!meta.ok()) return Fail(meta.status().message());
-  std::lock_guard<std::mutex> lock(workers_mu_);
-  if (workers_.empty()) return Fail("this node has no sources configured");
+  auto workers = Workers();
+  if (workers.empty()) return Fail("this node has no sources configured");
   std::string name = StringField(req, "source");
-  SourceWorker* w = nullptr;
+  std::shared_ptr<SourceWorker> w;
   if (!name.empty()) {
-    w = FindWorker(name);
+    for (const auto& x : workers)
+      if (x->config().name == name) w = x;
     if (!w) return Fail("no source named '" + name + "'");
-  } else if (workers_.size() == 1) {
-    w = workers_[0].get();
+  } else if (workers.size() == 1) {
+    w = workers[0];
   } else {
     std::string names;
-    for (const auto& x : workers_) names += (names.empty() ? "" : ", ") + x->config().name;
+    for (const auto& x : workers) names += (names.empty() ? "" : ", ") + x->config().name;
     return Fail("several sources are configured: name one with --source (" + names + ")");
   }
-  auto id = w->StartSession(*meta, kStartWaitSeconds);
+  auto id = w->StartSession(*meta, kStartWaitSeconds);  // blocks; no daemon lock held
   if (!id.ok()) return Fail(id.status().message());
   return {{"ok", true}, {"session", *id}};
 }
 
 nlohmann::json Daemon::SessionStop(const nlohmann::json& req) {
   const std::string name = StringField(req, "source"), sid = StringField(req, "session");
-  std::lock_guard<std::mutex> lock(workers_mu_);
-  nlohmann::json sealed = nlohmann::json::array();
-  for (auto& w : workers_) {
+  std::vector<std::shared_ptr<SourceWorker>> chosen;
+  bool named_found = name.empty();
+  for (const auto& w : Workers()) {
     if (!name.empty() && w->config().name != name) continue;
+    named_found = true;
     auto open = w->OpenSessionJson();
-    if (!sid.empty() && (!open || (*open)["id"].get<std::string>().rfind(sid, 0) != 0)) continue;
-    auto id = w->StopSession();
+    if (!open) continue;  // nothing to stop: an idle source is not paused
+    if (!sid.empty() && (*open)["id"].get<std::string>().rfind(sid, 0) != 0) continue;
+    chosen.push_back(w);
+  }
+  if (!named_found) return Fail("no source named '" + name + "'");
+  for (const auto& w : chosen) w->RequestStop();  // all seal in parallel
+  nlohmann::json sealed = nlohmann::json::array();
+  for (const auto& w : chosen) {
+    auto id = w->WaitStopped();
     if (id.ok()) sealed.push_back(*id);
     else if (!id.status().IsNotFound()) return Fail(id.status().message());
   }
-  if (!name.empty() && !FindWorker(name)) return Fail("no source named '" + name + "'");
   if (!sid.empty() && sealed.empty()) return Fail("no open session " + sid);
   return {{"ok", true}, {"sealed", sealed}};
 }
@@ -140,15 +145,19 @@ nlohmann::json Daemon::SessionAnnotate(const nlohmann::json& req) {
   if (meta->empty()) return Fail("an annotation needs at least one KEY=VALUE");
   auto id = store_->ResolveSession(StringField(req, "session"));
   if (!id.ok()) return Fail(id.status().message());
-  {
-    std::lock_guard<std::mutex> lock(workers_mu_);
-    for (auto& w : workers_) {
-      auto seq = w->AnnotateIfOpen(*id, *meta);
-      if (!seq.ok()) return Fail(seq.status().message());
-      if (seq->has_value()) return {{"ok", true}, {"seq", **seq}};
-    }
+  for (const auto& w : Workers()) {
+    auto seq = w->AnnotateIfOpen(*id, *meta);
+    if (!seq.ok()) return Fail(seq.status().message());
+    if (seq->has_value()) return {{"ok", true}, {"seq", **seq}};
   }
   std::lock_guard<std::mutex> lock(annotate_mu_);
+  // While the node runs, a session still "recording" in the catalog belongs to a worker that
+  // is just opening or closing it: appending here could take the seq its recorder is about
+  // to use.
+  auto rec = store_->catalog()->GetSession(*id);
+  if (rec.ok() && rec->state == SessionState::kRecording)
+    return Fail("session " + crypto::SessionIdToString(*id) +
+                " is being opened or closed by its recorder right now; retry in a moment");
   auto seq = AnnotateStoredSession(store_.get(), identity_, *id, *meta);
   if (!seq.ok()) return Fail(seq.status().message());
   spdlog::info("session {} annotated (seq {})", crypto::SessionIdToString(*id), *seq);
@@ -177,7 +186,7 @@ void Daemon::Reload() {
     recipients.push_back(*pub);
   }
   std::lock_guard<std::mutex> wlock(workers_mu_);
-  std::vector<std::unique_ptr<SourceWorker>> keep;
+  std::vector<std::shared_ptr<SourceWorker>> keep, gone;
   bool restart_all;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -197,14 +206,20 @@ void Daemon::Reload() {
     const SourceConfig* now = nullptr;
     for (const auto& s : config_.sources)
       if (s.name == w->config().name) now = &s;
-    if (!restart_all && now && SameSource(*now, w->config())) keep.push_back(std::move(w));
-    else w->Shutdown();  // seals its session: the new settings apply to the next one
+    if (!restart_all && now && SameSource(*now, w->config())) {
+      w->Unpause();  // a reload also resumes a source stopped by hand
+      keep.push_back(std::move(w));
+    } else {
+      w->RequestShutdown();  // seals its session: the new settings apply to the next one
+      gone.push_back(std::move(w));
+    }
   }
+  for (auto& w : gone) w->Shutdown();
   workers_ = std::move(keep);
   std::lock_guard<std::mutex> lock(mu_);
   if (config_.role != "recorder") return;
   for (const auto& s : config_.sources)
-    if (!FindWorker(s.name)) workers_.push_back(std::make_unique<SourceWorker>(s, MakeContext()));
+    if (!FindWorker(s.name)) workers_.push_back(std::make_shared<SourceWorker>(s, MakeContext()));
   spdlog::info("configuration reloaded: {} source(s)", workers_.size());
 }
 

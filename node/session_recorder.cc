@@ -111,9 +111,19 @@ Status SessionRecorder::Seal(crypto::SealReason reason) {
   e.kind = crypto::EntryKind::kSeal;
   e.start_us = store_->env()->NowMicros();
   e.body = crypto::EncodeSealBody({reason, record_.segments, record_.media_duration_us});
-  Status s = AppendLocked(std::move(e), std::nullopt,
-                          [](SessionRecord* n) { n->state = SessionState::kSealed; });
-  session_key_ = crypto::SecretBytes();  // wipes the key whatever happened
+  session_key_ = crypto::SecretBytes();  // wiped whatever happens next
+  // A transient failure (I/O error, a busy disk) must not leave the session unsealed for the
+  // life of the process: retry the very same entry a few times. The store refuses to store a
+  // second entry at the same seq, so a retry after an ambiguous failure cannot fork the chain.
+  Status s;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    if (attempt > 0) store_->env()->SleepMicros(int64_t{200000} << attempt);
+    s = AppendLocked(e, std::nullopt,
+                     [](SessionRecord* n) { n->state = SessionState::kSealed; });
+    if (s.ok() || s.IsCorruption() || s.IsInvalidArgument()) break;
+    spdlog::warn("session {}: sealing failed ({}), retrying", crypto::SessionIdToString(id_),
+                 s.ToString());
+  }
   sealed_ = true;
   if (s.ok())
     spdlog::info("session {} sealed ({}): {} segments, {:.1f} s", crypto::SessionIdToString(id_),

@@ -25,11 +25,22 @@ const char* SourceWorker::StateName(State s) {
   return "unknown";
 }
 
-void SourceWorker::Shutdown() {
+void SourceWorker::RequestShutdown() {
+  std::lock_guard<std::mutex> lock(mu_);
   shutdown_ = true;
   session_stop_ = true;
   cv_.notify_all();
+}
+
+void SourceWorker::Shutdown() {
+  RequestShutdown();
   if (thread_.joinable()) thread_.join();
+}
+
+void SourceWorker::Unpause() {
+  std::lock_guard<std::mutex> lock(mu_);
+  paused_ = false;
+  cv_.notify_all();
 }
 
 void SourceWorker::SetState(State s, const std::string& error) {
@@ -122,13 +133,18 @@ bool SourceWorker::RecordOnce() {
   meta.emplace_back("source", config_.name);
   bool manual;
   {
+    // Decide under the lock, after the (slow) open: a shutdown, a stop or the end of the
+    // schedule window may have come meanwhile, and clearing session_stop_ must not erase them.
     std::lock_guard<std::mutex> lock(mu_);
+    if (shutdown_ || !WantsToRecord(std::time(nullptr))) return true;
     manual = manual_requested_;
     for (const auto& kv : config_.meta)
       if (kv.first != "point") meta.push_back(kv);
     for (const auto& kv : manual_meta_) meta.push_back(kv);
+    manual_meta_.clear();
+    session_stop_ = false;
+    starting_ = true;
   }
-  session_stop_ = false;
   auto rec = SessionRecorder::Start(ctx_.store, ctx_.identity, ctx_.recipients, meta);
   if (!rec.ok()) {
     std::string msg = "cannot start a session: " + rec.status().message();
@@ -137,6 +153,7 @@ bool SourceWorker::RecordOnce() {
     std::lock_guard<std::mutex> lock(mu_);
     if (manual) last_session_error_ = msg;
     manual_requested_ = false;
+    starting_ = false;
     cv_.notify_all();
     return false;
   }
@@ -144,8 +161,9 @@ bool SourceWorker::RecordOnce() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     recorder_ = recorder;
+    manual_session_ = manual;
+    starting_ = false;
     manual_requested_ = false;
-    manual_meta_.clear();
     last_error_.clear();
     ++sessions_started_;
     cv_.notify_all();
@@ -166,7 +184,7 @@ bool SourceWorker::RecordOnce() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     recorder_.reset();
-    last_sealed_ = sid;
+    last_seal_ = seal;
     if (!run.ok() && !run.IsUnavailable()) last_error_ = run.message();
     cv_.notify_all();
   }
@@ -175,9 +193,14 @@ bool SourceWorker::RecordOnce() {
 
 Result<std::string> SourceWorker::StartSession(const crypto::Metadata& meta, double wait_seconds) {
   std::unique_lock<std::mutex> lock(mu_);
+  // A session being started right now (the source just went live) would not carry `meta`:
+  // wait for it and say so, rather than report it as the one asked for.
+  cv_.wait_for(lock, std::chrono::seconds(5), [&] { return !starting_ || shutdown_; });
   if (recorder_)
     return Status::InvalidArgument("source " + config_.name + " is already recording session " +
-                                   crypto::SessionIdToString(recorder_->id()));
+                                   crypto::SessionIdToString(recorder_->id()) +
+                                   " (add metadata with tcd session annotate)");
+  if (shutdown_) return Status::Unavailable("the node is stopping");
   const uint64_t started = sessions_started_;
   manual_requested_ = true;
   paused_ = false;
@@ -189,6 +212,7 @@ Result<std::string> SourceWorker::StartSession(const crypto::Metadata& meta, dou
   });
   if (sessions_started_ > started && recorder_)
     return crypto::SessionIdToString(recorder_->id());
+  // Withdraw the request so that the source does not start recording later by surprise.
   manual_requested_ = false;
   manual_meta_.clear();
   if (!last_session_error_.empty()) return Status::Unavailable(last_session_error_);
@@ -197,15 +221,28 @@ Result<std::string> SourceWorker::StartSession(const crypto::Metadata& meta, dou
                              (last_error_.empty() ? "" : ": " + last_error_));
 }
 
-Result<std::string> SourceWorker::StopSession() {
-  std::unique_lock<std::mutex> lock(mu_);
+void SourceWorker::RequestStop() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!recorder_ && !starting_) return;
+  // An automatic source would start again at once: it pauses until `tcd session start`.
   if (config_.mode != SourceConfig::Mode::kManual) paused_ = true;
+  session_stop_ = true;
+}
+
+Result<std::string> SourceWorker::WaitStopped() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, std::chrono::seconds(5), [&] { return !starting_; });
   if (!recorder_) return Status::NotFound("source " + config_.name + " has no open session");
   const std::string sid = crypto::SessionIdToString(recorder_->id());
-  session_stop_ = true;
-  cv_.wait_for(lock, std::chrono::seconds(60), [&] { return recorder_ == nullptr; });
-  if (recorder_) return Status::IOError("session " + sid + " did not finish sealing in 60 s");
+  cv_.wait_for(lock, std::chrono::seconds(25), [&] { return recorder_ == nullptr; });
+  if (recorder_) return Status::IOError("session " + sid + " did not finish sealing in 25 s");
+  if (!last_seal_.ok()) return last_seal_.WithContext("session " + sid + " could not be sealed");
   return sid;
+}
+
+Result<std::string> SourceWorker::StopSession() {
+  RequestStop();
+  return WaitStopped();
 }
 
 Result<std::optional<uint64_t>> SourceWorker::AnnotateIfOpen(const crypto::SessionId& id,
@@ -225,7 +262,8 @@ void SourceWorker::CheckSchedule(std::time_t now) {
   std::lock_guard<std::mutex> lock(mu_);
   if (InSchedule(ctx_.schedule, now)) return;
   paused_ = false;  // a hand-stopped scheduled source records again in its next window
-  if (recorder_ && !session_stop_) {
+  // A session started by hand outside the hours ends by hand (or when its source ends).
+  if (recorder_ && !session_stop_ && !manual_session_) {
     spdlog::info("source {}: reception hours ended; sealing the session", config_.name);
     session_stop_ = true;
   }

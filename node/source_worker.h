@@ -51,13 +51,21 @@ class SourceWorker {
 
   // Seals the open session (if any) and ends the thread. Blocks until done.
   void Shutdown();
+  // The first half of Shutdown(): asks the thread to end and returns at once (so that many
+  // workers can seal their sessions in parallel before each is joined).
+  void RequestShutdown();
+  // Lifts the pause that `tcd session stop` put on an automatic source.
+  void Unpause();
   // `tcd session start`: record now (manual and paused sources too) with extra metadata.
   // Returns the new session's id once its open entry is durable, or the error that prevented
   // it (source not live within `wait_seconds`, already recording, disk full).
   Result<std::string> StartSession(const crypto::Metadata& meta, double wait_seconds);
   // `tcd session stop`: seals the open session; an auto source then pauses until the next
-  // `tcd session start` (or a reload). Returns the sealed id, NotFound when none was open.
+  // `tcd session start` (or a reload). Returns the sealed id, NotFound when none was open, or
+  // the error that prevented the seal. RequestStop() + WaitStopped() are its two halves.
   Result<std::string> StopSession();
+  void RequestStop();
+  Result<std::string> WaitStopped();
   // Annotates the open session if it is `id` (true), else returns false.
   Result<std::optional<uint64_t>> AnnotateIfOpen(const crypto::SessionId& id,
                                                   const crypto::Metadata& meta);
@@ -81,8 +89,8 @@ class SourceWorker {
 
   const SourceConfig config_;
   const WorkerContext ctx_;
-  std::atomic<bool> shutdown_{false};
-  std::atomic<bool> session_stop_{false};  // ends the current capture (seal)
+  std::atomic<bool> shutdown_{false};      // written under mu_
+  std::atomic<bool> session_stop_{false};  // ends the current capture (seal); written under mu_
   mutable std::mutex mu_;
   std::condition_variable cv_;
   State state_ = State::kIdle;                 // GUARDED_BY(mu_)
@@ -93,7 +101,9 @@ class SourceWorker {
   std::shared_ptr<SessionRecorder> recorder_;  // GUARDED_BY(mu_): the open session
   std::string last_session_error_;             // GUARDED_BY(mu_): why the last start failed
   uint64_t sessions_started_ = 0;              // GUARDED_BY(mu_)
-  std::string last_sealed_;                    // GUARDED_BY(mu_)
+  Status last_seal_;                           // GUARDED_BY(mu_): of the last session
+  bool starting_ = false;                      // GUARDED_BY(mu_): opening a session now
+  bool manual_session_ = false;                // GUARDED_BY(mu_): the open one was asked for
   std::thread thread_;
 };
 

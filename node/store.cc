@@ -16,6 +16,7 @@ Result<std::unique_ptr<Store>> Store::Open(Env* env, const std::string& dir,
   s->env_ = env;
   s->dir_ = dir;
   s->options_ = options;
+  s->min_free_bytes_ = options.min_free_bytes;
   const bool has_catalog = env->FileExists(dir + "/catalog/CURRENT");
   if (options.read_only && !has_catalog)
     return Status::NotFound("no archive at '" + dir + "' (no catalog/ inside)");
@@ -86,10 +87,11 @@ Status Store::Append(const SessionRecord& record, const crypto::ChainEntry& entr
   // (gap, seal) still go in, so a full disk ends a recording sealed instead of cut off.
   if (blob || entry.kind == crypto::EntryKind::kOpen) {
     TCD_ASSIGN_OR_RETURN(uint64_t free_bytes, env_->FreeBytes(dir_));
-    if (free_bytes < options_.min_free_bytes)
+    const uint64_t min_free = min_free_bytes_.load();
+    if (free_bytes < min_free)
       return Status::NoSpace("disk nearly full at " + dir_ + ": " +
                              std::to_string(free_bytes >> 20) + " MiB free, " +
-                             std::to_string(options_.min_free_bytes >> 20) +
+                             std::to_string(min_free >> 20) +
                              " MiB required (--min-free-mb)");
   }
   if (record.next_seq != entry.seq + 1 || record.id != entry.session)

@@ -7,6 +7,7 @@
 // else is safe for concurrent use.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +51,9 @@ class Store {
   Status Append(const SessionRecord& record, const crypto::ChainEntry& entry,
                 const crypto::Signature& sig, std::optional<ByteView> blob);
 
+  // Changes StoreOptions::min_free_bytes (configuration reload). Thread-safe.
+  void set_min_free_bytes(uint64_t bytes) { min_free_bytes_ = bytes; }
+
   Catalog* catalog() { return catalog_.get(); }
   BlobStore* blobs() { return blobs_.get(); }
   Env* env() { return env_; }
@@ -66,6 +70,7 @@ class Store {
   Env* env_ = nullptr;
   std::string dir_;
   StoreOptions options_;
+  std::atomic<uint64_t> min_free_bytes_{0};
   std::unique_ptr<BlobStore> blobs_;
   std::unique_ptr<Catalog> catalog_;
   RecoveryReport recovery_;

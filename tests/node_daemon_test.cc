@@ -732,6 +732,13 @@ TEST_F(NodeDaemonTest, ScheduledSourceRecordsOnlyInReceptionHoursAndReloadApplie
   EXPECT_TRUE(OpenSessions(st).empty()) << "recorded outside reception hours: " << st.dump(2);
   EXPECT_EQ(SourceState(st), "idle");
 
+  // Started by hand outside the hours, a session is not ended by the schedule.
+  RunResult start = RunTcd({"session", "start", "--config", node_->config()});
+  ASSERT_EQ(start.exit_code, 0) << start.err;
+  ASSERT_FALSE(WaitForOpenSession(15, 3).is_null()) << "manual session ended by the schedule";
+  ASSERT_EQ(RunTcd({"session", "stop", "--config", node_->config()}).exit_code, 0);
+  ASSERT_TRUE(Poll(5, [&] { return OpenSessions(node_->Status()).empty(); }));
+
   options_.tail_extra = ScheduleTable(true);
   WriteConfig(dir_, options_);
   node_->Signal(SIGHUP);
@@ -760,6 +767,19 @@ TEST_F(NodeDaemonTest, NearlyFullDiskStartsNoSessionAndSaysSo) {
   for (const auto& e : st["last_errors"])
     reported |= e["message"].get<std::string>().find("disk nearly full") != std::string::npos;
   EXPECT_TRUE(reported) << st.dump(2);
+  EXPECT_EQ(node_->Stop(), 0);
+}
+
+// `tcd session stop` when nothing records must not pause an automatic source: the next
+// reception is recorded.
+TEST_F(NodeDaemonTest, StopWithNothingOpenDoesNotPauseAnAutoSource) {
+  Setup(/*grace_seconds=*/6);
+  node_->Start();
+  ASSERT_TRUE(node_->WaitUp());
+  RunResult stop = RunTcd({"session", "stop", "--config", node_->config()});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  pub_->Start();
+  EXPECT_FALSE(WaitForOpenSession(15, 1).is_null()) << "the auto source stayed paused";
   EXPECT_EQ(node_->Stop(), 0);
 }
 
