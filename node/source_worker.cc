@@ -40,6 +40,7 @@ void SourceWorker::Shutdown() {
 void SourceWorker::Unpause() {
   std::lock_guard<std::mutex> lock(mu_);
   paused_ = false;
+  wake_ = true;
   cv_.notify_all();
 }
 
@@ -60,7 +61,8 @@ void SourceWorker::SetState(State s, const std::string& error) {
 void SourceWorker::WaitFor(double seconds) {
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait_for(lock, std::chrono::duration<double>(seconds),
-               [&] { return shutdown_.load() || manual_requested_; });
+               [&] { return shutdown_.load() || wake_; });
+  wake_ = false;
 }
 
 bool SourceWorker::WantsToRecord(std::time_t now) {
@@ -82,8 +84,8 @@ void SourceWorker::Loop() {
       if (!WantsToRecord(std::time(nullptr))) {
         if (state_ != State::kIdle) spdlog::info("source {}: idle", config_.name);
         state_ = State::kIdle;
-        cv_.wait_for(lock, std::chrono::seconds(1),
-                     [&] { return shutdown_.load() || manual_requested_; });
+        cv_.wait_for(lock, std::chrono::seconds(1), [&] { return shutdown_.load() || wake_; });
+        wake_ = false;
         continue;
       }
     }
@@ -203,6 +205,7 @@ Result<std::string> SourceWorker::StartSession(const crypto::Metadata& meta, dou
   if (shutdown_) return Status::Unavailable("the node is stopping");
   const uint64_t started = sessions_started_;
   manual_requested_ = true;
+  wake_ = true;
   paused_ = false;
   manual_meta_ = meta;
   last_session_error_.clear();

@@ -96,6 +96,7 @@ class SourceWorker {
   State state_ = State::kIdle;                 // GUARDED_BY(mu_)
   std::string last_error_;                     // GUARDED_BY(mu_)
   bool manual_requested_ = false;              // GUARDED_BY(mu_)
+  bool wake_ = false;  // GUARDED_BY(mu_): a new request ends the current wait (once)
   bool paused_ = false;                        // GUARDED_BY(mu_): auto source stopped by hand
   crypto::Metadata manual_meta_;               // GUARDED_BY(mu_)
   std::shared_ptr<SessionRecorder> recorder_;  // GUARDED_BY(mu_): the open session
