@@ -73,6 +73,7 @@ TEST(CrashTest, KilledAtEveryStepLosesNothingAcknowledgedAndVerifiesAfterRecover
     total_steps = fenv.steps();
   }
   ASSERT_GT(total_steps, 40);  // every blob alone takes several steps
+  RecordProperty("crash_points", total_steps);
 
   for (int k = 1; k <= total_steps; ++k) {
     SCOPED_TRACE("crash at step " + std::to_string(k) + " of " + std::to_string(total_steps));
