@@ -64,24 +64,21 @@ TEST(CrashTest, KilledAtEveryStepLosesNothingAcknowledgedAndVerifiesAfterRecover
   crypto::NodeIdentity id = crypto::GenerateNodeIdentity();
   crypto::ArchiveKeyPair archive = crypto::GenerateArchiveKey();
 
-  int total_steps = 0;
-  {
-    testing::TempDir dir;
-    FaultInjectionEnv fenv(Env::Default());
-    Outcome clean = RecordScenario(&fenv, dir / "data", id, archive.pub);
-    ASSERT_TRUE(clean.sealed);
-    total_steps = fenv.steps();
-  }
-  ASSERT_GT(total_steps, 40);  // every blob alone takes several steps
-  RecordProperty("crash_points", total_steps);
-
-  for (int k = 1; k <= total_steps; ++k) {
-    SCOPED_TRACE("crash at step " + std::to_string(k) + " of " + std::to_string(total_steps));
+  // The number of steps varies a little between runs (blobs land in random shard directories,
+  // and a new shard costs one more directory fsync), so crash at step 1, 2, 3, … until a run
+  // gets through without reaching its crash step.
+  int crashes = 0;
+  for (int k = 1; k <= 200; ++k) {
+    SCOPED_TRACE("crash at step " + std::to_string(k));
     testing::TempDir dir;
     FaultInjectionEnv fenv(Env::Default());
     fenv.CrashAtStep(k);
     Outcome o = RecordScenario(&fenv, dir / "data", id, archive.pub);  // store closed on return
-    ASSERT_TRUE(fenv.crashed());
+    if (!fenv.crashed()) {
+      EXPECT_TRUE(o.sealed) << "a run without a crash must seal its session";
+      break;
+    }
+    ++crashes;
     ASSERT_TRUE(fenv.SimulatePowerLoss().ok());
 
     auto store = node::Store::Open(Env::Default(), dir / "data");  // runs recovery
@@ -105,6 +102,9 @@ TEST(CrashTest, KilledAtEveryStepLosesNothingAcknowledgedAndVerifiesAfterRecover
       EXPECT_EQ(report->bad_seq.value_or(report->entries), report->entries);
     }
   }
+  ASSERT_GT(crashes, 40);  // every blob alone takes several steps
+  ASSERT_LT(crashes, 200) << "the scenario never completed";
+  RecordProperty("crash_points", crashes);
 }
 
 TEST(CrashTest, RecoveryMarksAnInterruptedSessionUnsealedAndRemovesOrphans) {
