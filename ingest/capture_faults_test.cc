@@ -147,6 +147,30 @@ Bytes FlvWithoutKeyframes(const Bytes& flv, bool with_frames) {
 
 // A publisher that connects, sends its header and disconnects, over and over: no gap flood,
 // growing backoff, and reconnect_max_wait_seconds counts from the last real media.
+// Runs the capture on a thread for at most `seconds` (then raises its stop flag): whether it
+// finished by itself, with what, and how long it ran.
+struct TimedRun {
+  Status result;
+  bool finished = false;
+  steady_clock::duration elapsed{};
+};
+TimedRun RunForAtMost(Capture* capture, SegmentSink* sink, int seconds) {
+  TimedRun r;
+  std::atomic<bool> stop{false}, finished{false};
+  auto t0 = steady_clock::now();
+  std::thread runner([&] {
+    r.result = capture->Run(sink, &stop);
+    finished = true;
+  });
+  while (!finished && steady_clock::now() - t0 < std::chrono::seconds(seconds))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  r.elapsed = steady_clock::now() - t0;
+  r.finished = finished;
+  stop = true;  // only matters when it did not end by itself
+  runner.join();
+  return r;
+}
+
 TEST(CaptureTest, FlappingSourceWithoutMediaEndsUnavailableWithoutGapFlood) {
   TempDir dir;
   const std::string file = dir.File("src.flv");
@@ -166,20 +190,7 @@ TEST(CaptureTest, FlappingSourceWithoutMediaEndsUnavailableWithoutGapFlood) {
     auto capture = Capture::Open(o, &env);
     ASSERT_TRUE(capture.ok()) << capture.status().ToString();
     CollectingSink sink;
-    std::atomic<bool> stop{false};
-    Status result;
-    std::atomic<bool> finished{false};
-    auto t0 = steady_clock::now();
-    std::thread runner([&] {
-      result = (*capture)->Run(&sink, &stop);
-      finished = true;
-    });
-    while (!finished && steady_clock::now() - t0 < std::chrono::seconds(10)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    const auto elapsed = steady_clock::now() - t0;
-    stop = true;  // only matters when it did not give up by itself
-    runner.join();
+    auto [result, finished, elapsed] = RunForAtMost(capture->get(), &sink, 10);
     EXPECT_TRUE(result.IsUnavailable()) << result.ToString();
     EXPECT_NE(result.message().find(o.video.url), std::string::npos) << result.ToString();
     EXPECT_LT(elapsed, std::chrono::seconds(6));
@@ -207,21 +218,8 @@ TEST(CaptureTest, FlappingSourceStopsAtMaxDuration) {
   auto capture = Capture::Open(o, &env);
   ASSERT_TRUE(capture.ok()) << capture.status().ToString();
   CollectingSink sink;
-  std::atomic<bool> stop{false};
-  Status result;
-  std::atomic<bool> finished{false};
-  auto t0 = steady_clock::now();
-  std::thread runner([&] {
-    result = (*capture)->Run(&sink, &stop);
-    finished = true;
-  });
-  while (!finished && steady_clock::now() - t0 < std::chrono::seconds(10)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  const auto elapsed = steady_clock::now() - t0;
-  stop = true;
-  runner.join();
-  EXPECT_TRUE(finished.load());
+  auto [result, finished, elapsed] = RunForAtMost(capture->get(), &sink, 10);
+  EXPECT_TRUE(finished);
   EXPECT_TRUE(result.ok()) << result.ToString();
   EXPECT_LT(elapsed, std::chrono::seconds(6));
   EXPECT_LE(sink.gaps.size(), 1u);
