@@ -62,7 +62,10 @@ int RunNode(const NodeOptions& o) {
   auto store = node::Store::Open(Env::Default(), config->data_dir, so);
   if (!store.ok()) {
     const Status& s = store.status();
-    bool unusable = s.IsPermission() || s.IsIOError() || s.IsNoSpace() || s.IsNotFound();
+    // A corrupt catalog, or recovery refusing to touch blobs it cannot account for, needs a
+    // person as much as a permission problem does: restarting would only repeat the refusal.
+    bool unusable = s.IsPermission() || s.IsIOError() || s.IsNoSpace() || s.IsNotFound() ||
+                    s.IsCorruption();
     return ReportError(s.WithContext("data_dir " + config->data_dir),
                        unusable ? kExitCantCreate : kExitFailed);
   }
