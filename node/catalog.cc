@@ -1,4 +1,5 @@
 #include "node/catalog.h"
+#include "node/catalog_internal.h"
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -6,47 +7,17 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdarg>
+#include <algorithm>
+#include <iterator>
 #include <set>
 
 namespace tcd::node {
+using namespace internal;
 namespace {
 
 constexpr uint8_t kRecordVersion = 1;
-const char* const kCfNames[] = {"default", "sessions", "chain", "blobs", "meta"};
-
-Status FromRocks(const rocksdb::Status& s, const std::string& what) {
-  if (s.ok()) return Status::OK();
-  std::string m = what + ": " + s.ToString();
-  if (s.IsNotFound()) return Status::NotFound(m);
-  if (s.IsCorruption()) return Status::Corruption(m);
-  if (s.IsNoSpace()) return Status::NoSpace(m);
-  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
-    return Status::IOError(m + " (is the data directory in use by another tcd process?)");
-  return Status::IOError(m);
-}
-
-// RocksDB's informational log goes to our log (debug level; warnings and worse as warnings)
-// instead of LOG files inside the catalog: opening an archive, even read-only, writes nothing.
-class SpdlogLogger : public rocksdb::Logger {
- public:
-  SpdlogLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
-  using rocksdb::Logger::Logv;
-  void Logv(const char* format, va_list ap) override {
-    char buf[1024];
-    vsnprintf(buf, sizeof buf, format, ap);
-    spdlog::warn("rocksdb: {}", buf);
-  }
-};
-
-std::string ChainKey(const crypto::SessionId& id, uint64_t seq) {
-  Bytes k(id.begin(), id.end());
-  Writer(&k).U64(seq);
-  return std::string(AsChars(k));
-}
-
-std::string IdKey(const crypto::SessionId& id) {
-  return std::string(reinterpret_cast<const char*>(id.data()), id.size());
-}
+const char* const kCfNames[] = {"default", "sessions", "chain", "blobs", "meta",
+                                "repl",    "outbox",   "inbox"};
 
 }  // namespace
 
@@ -117,13 +88,28 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir, bool read
                                                bool create) {
   rocksdb::DBOptions options;
   options.create_if_missing = create;
-  options.create_missing_column_families = create;
+  // Column families added by later versions are created when an older catalog is opened for
+  // writing; a read-only open of an older catalog opens the ones it has (the others read as
+  // empty).
+  options.create_missing_column_families = !read_only;
   options.paranoid_checks = true;
   options.max_open_files = 256;
   options.info_log = std::make_shared<SpdlogLogger>();
+  std::vector<std::string> existing;
+  if (read_only) {
+    rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(options, dir, &existing);
+    if (!ls.ok() && ls.ToString().find("No such file") != std::string::npos)
+      return Status::NotFound("no archive at " + dir + " (catalog missing)");
+    TCD_RETURN_IF_ERROR(FromRocks(ls, "cannot open catalog " + dir));
+  }
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const char* name : kCfNames)
-    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<int> slot;  // kCfNames index of each opened family
+  for (int i = 0; i < static_cast<int>(std::size(kCfNames)); ++i) {
+    if (read_only && std::find(existing.begin(), existing.end(), kCfNames[i]) == existing.end())
+      continue;
+    cfs.emplace_back(kCfNames[i], rocksdb::ColumnFamilyOptions());
+    slot.push_back(i);
+  }
   std::unique_ptr<Catalog> c(new Catalog());
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
@@ -135,10 +121,17 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir, bool read
     return FromRocks(s, "cannot open catalog " + dir);
   }
   c->db_.reset(raw);
-  c->sessions_ = c->handles_[1];
-  c->chain_ = c->handles_[2];
-  c->blobs_ = c->handles_[3];
-  c->meta_ = c->handles_[4];
+  rocksdb::ColumnFamilyHandle* by_name[std::size(kCfNames)] = {};
+  for (size_t i = 0; i < slot.size(); ++i) by_name[slot[i]] = c->handles_[i];
+  if (!by_name[1] || !by_name[2] || !by_name[3] || !by_name[4])
+    return Status::Corruption("catalog " + dir + " lacks a column family of format 1");
+  c->sessions_ = by_name[1];
+  c->chain_ = by_name[2];
+  c->blobs_ = by_name[3];
+  c->meta_ = by_name[4];
+  c->repl_ = by_name[5];
+  c->outbox_ = by_name[6];
+  c->inbox_ = by_name[7];
   if (!read_only) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
@@ -175,6 +168,11 @@ Status Catalog::Append(const SessionRecord& record, uint64_t seq, const ChainRec
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;
+  std::unique_lock<std::mutex> lock(outbox_mu_, std::defer_lock);
+  if (track_outbox_ && outbox_) {
+    lock.lock();
+    batch.Put(outbox_, IdKey(record.id), "");
+  }
   return FromRocks(db_->Write(wo, &batch),
                    "catalog append seq " + std::to_string(seq));
 }
@@ -249,6 +247,16 @@ Result<std::vector<std::pair<uint64_t, ChainRecord>>> Catalog::GetChain(
   }
   TCD_RETURN_IF_ERROR(FromRocks(it->status(), "catalog chain scan"));
   return out;
+}
+
+Result<ChainRecord> Catalog::GetChainEntry(const crypto::SessionId& id, uint64_t seq) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), chain_, ChainKey(id, seq), &v);
+  if (s.IsNotFound())
+    return Status::NotFound("session " + crypto::SessionIdToString(id) + " has no entry seq " +
+                            std::to_string(seq));
+  TCD_RETURN_IF_ERROR(FromRocks(s, "catalog get chain entry"));
+  return DecodeChainRecord(AsBytes(v));
 }
 
 Result<bool> Catalog::HasChainEntry(const crypto::SessionId& id, uint64_t seq) {

@@ -4,13 +4,19 @@
 //   chain     session_id[16] || u64 seq (BE) → ChainRecord (entry encoding + head signature)
 //   blobs     cipher_hash[32]                → session_id[16] || u64 seq (which entry owns it)
 //   meta      ASCII key                      → value (e.g. "format-version" → "1")
+//   repl      session_id[16]                 → ReplRecord (replication and retention state)
+//   outbox    session_id[16]                 → empty (sessions the upstream tiers do not yet hold)
+//   inbox     peer_pk[32] || session_id[16] || u64 seq → cipher_hash[32] || u64 size
+//             (replicated entries whose blob has not arrived yet; the receiver fetches these)
 // Every mutation is one WriteBatch written with sync=true: it is either wholly durable or absent.
 //
 // Thread-safety: safe for concurrent use (RocksDB is). Read-only instances may be opened while
 // another process holds the database open for writing; they see the state as of their Open().
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +63,29 @@ struct ChainRecord {
 Bytes EncodeChainRecord(const ChainRecord& r);
 Result<ChainRecord> DecodeChainRecord(ByteView b);
 
+// Replication state of one session on this node (docs/FORMAT.md §Store layout, repl).
+struct ReplRecord {
+  crypto::PublicKey from_peer{};  // transport key of the node it was received from; zero when
+                                  // recorded here
+  uint64_t up_stored = 0;         // entries the next tier has durably stored
+  uint64_t up_held = 0;           // entries the next tier holds with their blobs
+  uint64_t central_held = 0;      // entries the central tier holds with their blobs
+  int64_t central_held_us = 0;    // this node's clock when central_held last advanced
+  bool hold = false;              // evidence hold: never evicted
+  uint64_t evicted_below = 0;     // blobs of entries with seq < this were evicted (retention)
+};
+Bytes EncodeReplRecord(const ReplRecord& r);
+Result<ReplRecord> DecodeReplRecord(ByteView b);
+
+// A replicated entry whose blob is still to be fetched from `peer`.
+struct WantedBlob {
+  crypto::PublicKey peer{};
+  crypto::SessionId session{};
+  uint64_t seq = 0;
+  crypto::Hash256 hash{};
+  uint64_t size = 0;
+};
+
 class Catalog {
  public:
   // Opens DATA/catalog (creates it only when `create`; REQUIRES: !(read_only && create)).
@@ -72,6 +101,44 @@ class Catalog {
                 const std::optional<crypto::Hash256>& blob);
   Status PutSession(const SessionRecord& record);  // synced
 
+  // When on (a node with an upstream), every Append also puts the session in the outbox.
+  void set_track_outbox(bool on) { track_outbox_ = on; }
+
+  // --- Replication (catalog_repl.cc) ---
+  // Entries received from `peer` (already verified by the caller), the session's new summary,
+  // the blob references and wanted blobs, and the session's replication record: one synced
+  // batch. REQUIRES: entries consecutive from record.next_seq - entries.size().
+  Status AppendReplicated(const SessionRecord& record,
+                          const std::vector<std::pair<uint64_t, ChainRecord>>& entries,
+                          const std::vector<std::pair<crypto::Hash256, uint64_t>>& blob_refs,
+                          const std::vector<WantedBlob>& wanted, const ReplRecord* new_repl);
+  // The blob of `w` is durable in the blob store: removes it from the inbox (synced).
+  Status BlobArrived(const WantedBlob& w);
+  // Up to `limit` wanted blobs of `peer` in (session, seq) order, starting after `after`
+  // (nullopt: from the first).
+  Result<std::vector<WantedBlob>> ListWanted(const crypto::PublicKey& peer, size_t limit,
+                                             const std::optional<WantedBlob>& after);
+  // The lowest seq of `session` still wanted from `peer`, if any.
+  Result<std::optional<uint64_t>> FirstWanted(const crypto::PublicKey& peer,
+                                              const crypto::SessionId& session);
+  // Every wanted blob hash (recovery must not report these as missing).
+  Result<std::vector<crypto::Hash256>> ListWantedHashes();
+  // NotFound when the session has no replication record yet.
+  Result<ReplRecord> GetRepl(const crypto::SessionId& id);
+  // Read-modify-write of a session's replication record (a default record when it has none),
+  // serialized against other updates. `sync` = false for acknowledgments (losing one only
+  // delays retention: it is asked for again).
+  Status UpdateRepl(const crypto::SessionId& id, const std::function<void(ReplRecord*)>& update,
+                    bool sync);
+  // Forgets the blob reference of an evicted blob (synced).
+  Status RemoveBlobRef(const crypto::Hash256& h);
+  // Sessions in the outbox, in id order, starting after `after` (nullopt: from the first).
+  Result<std::vector<crypto::SessionId>> ListOutbox(size_t limit,
+                                                    const std::optional<crypto::SessionId>& after);
+  // Removes `id` from the outbox unless its chain has grown beyond `next_seq` entries since
+  // the caller looked (then it stays: the new entries must travel too).
+  Status RemoveFromOutbox(const crypto::SessionId& id, uint64_t next_seq);
+
   Result<std::vector<SessionRecord>> ListSessions();  // in id order (= creation order)
   Result<SessionRecord> GetSession(const crypto::SessionId& id);
   // Every session id that has a summary record or chain entries (a session whose summary was
@@ -79,6 +146,8 @@ class Catalog {
   Result<std::vector<crypto::SessionId>> ListSessionIds();
   // (seq as stored in the key, record) in key order.
   Result<std::vector<std::pair<uint64_t, ChainRecord>>> GetChain(const crypto::SessionId& id);
+  // The chain record at (id, seq); NotFound when absent.
+  Result<ChainRecord> GetChainEntry(const crypto::SessionId& id, uint64_t seq);
   // True when the chain holds an entry at (id, seq).
   Result<bool> HasChainEntry(const crypto::SessionId& id, uint64_t seq);
   // Every blob hash the catalog references.
@@ -97,6 +166,12 @@ class Catalog {
   rocksdb::ColumnFamilyHandle* chain_ = nullptr;
   rocksdb::ColumnFamilyHandle* blobs_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* repl_ = nullptr;    // null on an old catalog opened read-only
+  rocksdb::ColumnFamilyHandle* outbox_ = nullptr;  // idem
+  rocksdb::ColumnFamilyHandle* inbox_ = nullptr;   // idem
+  bool track_outbox_ = false;
+  std::mutex outbox_mu_;
+  std::mutex repl_mu_;  // serializes UpdateRepl  // orders Append's outbox put against RemoveFromOutbox's check
 };
 
 }  // namespace tcd::node

@@ -21,7 +21,9 @@ class ConfigParser {
   Status Limits(const toml::table& t, NodeConfig* c) const;
   Status Source(const toml::table& t, const std::string& prefix, SourceConfig* s) const;
   Status Meta(const toml::table& t, const std::string& prefix, crypto::Metadata* meta) const;
-  Status Schedule(const toml::table& t, const std::string& prefix, ScheduleWindow* w) const;
+  Status Schedule(const toml::table& t, const std::string& prefix, ScheduleWindow* w,
+                  bool with_mbit = false) const;
+  Status Replication(const toml::table& t, NodeConfig* c) const;
 
   const TomlReader& r_;
 };
@@ -29,6 +31,7 @@ class ConfigParser {
 Status ConfigParser::Parse(const toml::table& root, NodeConfig* c) const {
   TCD_RETURN_IF_ERROR(Top(root, c));
   TCD_RETURN_IF_ERROR(Limits(root, c));
+  TCD_RETURN_IF_ERROR(Replication(root, c));
   const toml::array* sources;
   TCD_RETURN_IF_ERROR(r_.GetTables(root, "source", &sources));
   for (size_t i = 0; sources != nullptr && i < sources->size(); ++i) {
@@ -59,7 +62,8 @@ Status ConfigParser::Top(const toml::table& t, NodeConfig* c) const {
   TCD_RETURN_IF_ERROR(
       r_.CheckKeys(t, "",
                    {"role", "data_dir", "node_key", "recipients", "point", "control_socket",
-                    "log_level", "recording", "disk", "source", "schedule"}));
+                    "log_level", "recording", "disk", "source", "schedule", "listen",
+                    "upstream", "retention"}));
   TCD_RETURN_IF_ERROR(r_.GetString(t, "", "role", true, &c->role));
   if (c->role != "recorder" && c->role != "province" && c->role != "central")
     return r_.Err("role", "must be recorder, province or central (got '" + c->role + "')");
@@ -111,6 +115,52 @@ Status ConfigParser::Limits(const toml::table& t, NodeConfig* c) const {
   if (c->warn_free_mb < c->min_free_mb)
     return r_.Err("disk.warn_free_mb",
                   "must be at least disk.min_free_mb (" + std::to_string(c->min_free_mb) + ")");
+  return Status::OK();
+}
+
+// listen, [upstream] with [[upstream.cap]], [retention].
+Status ConfigParser::Replication(const toml::table& t, NodeConfig* c) const {
+  TCD_RETURN_IF_ERROR(r_.GetString(t, "", "listen", c->role != "recorder", &c->listen));
+  if (c->role == "recorder" && !c->listen.empty())
+    return r_.Err("listen", "a recorder does not accept replication (only province, central)");
+  if (!c->listen.empty() && c->listen.rfind("tcp://", 0) != 0)
+    return r_.Err("listen", "must be tcp://ADDRESS:PORT (got '" + c->listen + "')");
+  const toml::table* up;
+  TCD_RETURN_IF_ERROR(r_.GetTable(t, "upstream", &up));
+  c->has_upstream = up != nullptr;
+  if (c->role == "central" && up)
+    return r_.Err("upstream", "the central archive has no upstream");
+  if (c->role == "province" && !up)
+    return r_.Err("upstream", "missing: a province needs its central archive's address");
+  if (up) {
+    const std::string p = "upstream";
+    TCD_RETURN_IF_ERROR(r_.CheckKeys(*up, p, {"address", "public_key", "max_mbit", "cap"}));
+    TCD_RETURN_IF_ERROR(r_.GetString(*up, p, "address", true, &c->upstream.address));
+    if (c->upstream.address.rfind("tcp://", 0) != 0)
+      return r_.Err("upstream.address",
+                    "must be tcp://HOST:PORT (got '" + c->upstream.address + "')");
+    TCD_RETURN_IF_ERROR(r_.GetString(*up, p, "public_key", true, &c->upstream.public_key));
+    TCD_RETURN_IF_ERROR(r_.GetDouble(*up, p, "max_mbit", 0, 100000, &c->upstream.max_mbit));
+    const toml::array* caps;
+    TCD_RETURN_IF_ERROR(r_.GetTables(*up, "cap", &caps));
+    for (size_t i = 0; caps != nullptr && i < caps->size(); ++i) {
+      const std::string cp = "upstream.cap[" + std::to_string(i) + "]";
+      const toml::table& ct = *(*caps)[i].as_table();
+      CapConfig cap;
+      TCD_RETURN_IF_ERROR(Schedule(ct, cp, &cap.when, true));
+      if (!ct.get("mbit")) return r_.Err(cp + ".mbit", "missing");
+      TCD_RETURN_IF_ERROR(r_.GetDouble(ct, cp, "mbit", 0, 100000, &cap.mbit));
+      c->upstream.caps.push_back(cap);
+    }
+  }
+  const toml::table* ret;
+  TCD_RETURN_IF_ERROR(r_.GetTable(t, "retention", &ret));
+  if (ret) {
+    if (c->role != "recorder")
+      return r_.Err("retention", "only a recorder evicts (archives keep everything)");
+    TCD_RETURN_IF_ERROR(r_.CheckKeys(*ret, "retention", {"days"}));
+    TCD_RETURN_IF_ERROR(r_.GetDouble(*ret, "retention", "days", 0, 36500, &c->retention_days));
+  }
   return Status::OK();
 }
 
@@ -170,9 +220,10 @@ Status ConfigParser::Meta(const toml::table& t, const std::string& prefix,
 }
 
 Status ConfigParser::Schedule(const toml::table& t, const std::string& prefix,
-                              ScheduleWindow* w) const {
+                              ScheduleWindow* w, bool with_mbit) const {
   static const char* const kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-  TCD_RETURN_IF_ERROR(r_.CheckKeys(t, prefix, {"days", "start", "end"}));
+  if (!with_mbit) TCD_RETURN_IF_ERROR(r_.CheckKeys(t, prefix, {"days", "start", "end"}));
+  else TCD_RETURN_IF_ERROR(r_.CheckKeys(t, prefix, {"days", "start", "end", "mbit"}));
   const toml::node* days = t.get("days");
   if (days == nullptr) return r_.Err(prefix + ".days", "missing");
   std::vector<std::string> names;

@@ -40,6 +40,20 @@ struct ScheduleWindow {
   int end_minute = 0;
 };
 
+// A bandwidth cap of the upstream link inside a weekly window ([[upstream.cap]]).
+struct CapConfig {
+  ScheduleWindow when;
+  double mbit = 0;  // Mbit/s; 0 = unlimited inside the window
+};
+
+// [upstream]: where this node replicates to (recorder → province, province → central).
+struct UpstreamConfig {
+  std::string address;            // tcp://host:port of the upstream's `listen`
+  std::string public_key;         // the upstream's node.pub file (its CurveZMQ server key)
+  double max_mbit = 0;            // cap outside every window; 0 = unlimited
+  std::vector<CapConfig> caps;    // [[upstream.cap]], the first matching window wins
+};
+
 struct NodeConfig {
   std::string path;                     // the file it was read from (for messages)
   std::string role;                     // "recorder" | "province" | "central"
@@ -56,6 +70,11 @@ struct NodeConfig {
   uint64_t min_free_mb = 256;           // [disk] refuse new media below this (seal cleanly)
   std::vector<SourceConfig> sources;    // [[source]]
   std::vector<ScheduleWindow> schedule; // [[schedule]]
+  std::string listen;                   // province, central: replication listen address
+  bool has_upstream = false;            // [upstream] given (required for a province)
+  UpstreamConfig upstream;
+  double retention_days = 0;            // [retention] days: recorder evicts media this long
+                                        // after central custody; 0 = never
 };
 
 // Parses TOML text; `source_name` names the file in messages. Validates: role, required keys,

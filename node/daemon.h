@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -40,6 +41,14 @@ class Daemon {
 
   nlohmann::json Handle(const nlohmann::json& request);  // one control request
 
+  // What another module adds to the node (replication): its part of `status` (under
+  // "replication") and what it does on a configuration reload. Set before Run().
+  struct Extension {
+    std::function<nlohmann::json()> status;
+    std::function<void(const NodeConfig&)> reload;
+  };
+  void SetExtension(Extension e);
+
  private:
   Daemon(NodeConfig config, std::unique_ptr<Store> store, crypto::NodeIdentity identity);
   WorkerContext MakeContext();  // REQUIRES: mu_ held
@@ -54,6 +63,7 @@ class Daemon {
   nlohmann::json SessionStart(const nlohmann::json& req);
   nlohmann::json SessionStop(const nlohmann::json& req);
   nlohmann::json SessionAnnotate(const nlohmann::json& req);
+  nlohmann::json SessionHold(const nlohmann::json& req);
 
   std::unique_ptr<Store> store_;
   const crypto::NodeIdentity identity_;
@@ -70,6 +80,7 @@ class Daemon {
   std::vector<std::shared_ptr<SourceWorker>> workers_;  // GUARDED_BY(workers_mu_)
   std::mutex annotate_mu_;  // serializes annotations of sessions no worker holds
   std::unique_ptr<ControlServer> control_;
+  Extension extension_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace tcd::node

@@ -62,6 +62,7 @@ nlohmann::json Daemon::Handle(const nlohmann::json& request) {
   if (cmd == "session.start") return SessionStart(request);
   if (cmd == "session.stop") return SessionStop(request);
   if (cmd == "session.annotate") return SessionAnnotate(request);
+  if (cmd == "session.hold") return SessionHold(request);
   return Fail("unknown command '" + cmd + "'");
 }
 
@@ -76,6 +77,12 @@ nlohmann::json Daemon::Status() {
     stored_sessions = all->size();
     for (const auto& r : *all) stored_segments += r.segments;
   }
+  std::function<nlohmann::json()> extension_status;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    extension_status = extension_.status;
+  }
+  nlohmann::json replication = extension_status ? extension_status() : nlohmann::json(nullptr);
   std::lock_guard<std::mutex> lock(mu_);
   nlohmann::json errors = nlohmann::json::array();
   for (const auto& [t, m] : last_errors_) errors.push_back({{"time", FormatUtc(t)}, {"message", m}});
@@ -89,7 +96,21 @@ nlohmann::json Daemon::Status() {
           {"sources", sources},
           {"open_sessions", open},
           {"stored", {{"sessions", stored_sessions}, {"segments", stored_segments}}},
+          {"replication", replication},
           {"last_errors", errors}};
+}
+
+// {"cmd":"session.hold","session":ID,"hold":true|false}: an evidence hold keeps every blob of
+// the session on this node whatever the retention.
+nlohmann::json Daemon::SessionHold(const nlohmann::json& req) {
+  auto id = store_->ResolveSession(StringField(req, "session"));
+  if (!id.ok()) return Fail(id.status().message());
+  const bool hold = !req.contains("hold") || !req["hold"].is_boolean() || req["hold"].get<bool>();
+  tcd::Status s = store_->catalog()->UpdateRepl(*id, [&](ReplRecord* r) { r->hold = hold; }, true);
+  if (!s.ok()) return Fail(s.message());
+  spdlog::info("session {}: evidence hold {}", crypto::SessionIdToString(*id),
+               hold ? "placed" : "released");
+  return {{"ok", true}, {"session", crypto::SessionIdToString(*id)}, {"hold", hold}};
 }
 
 nlohmann::json Daemon::SessionStart(const nlohmann::json& req) {
@@ -164,6 +185,11 @@ nlohmann::json Daemon::SessionAnnotate(const nlohmann::json& req) {
   return {{"ok", true}, {"seq", *seq}};
 }
 
+void Daemon::SetExtension(Extension e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  extension_ = std::move(e);
+}
+
 void Daemon::Reload() {
   std::string path;
   {
@@ -217,6 +243,7 @@ void Daemon::Reload() {
   for (auto& w : gone) w->Shutdown();
   workers_ = std::move(keep);
   std::lock_guard<std::mutex> lock(mu_);
+  if (extension_.reload) extension_.reload(config_);
   if (config_.role != "recorder") return;
   for (const auto& s : config_.sources)
     if (!FindWorker(s.name)) workers_.push_back(std::make_shared<SourceWorker>(s, MakeContext()));

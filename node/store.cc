@@ -35,6 +35,7 @@ Result<std::unique_ptr<Store>> Store::Open(Env* env, const std::string& dir,
   TCD_ASSIGN_OR_RETURN(s->catalog_, Catalog::Open(dir + "/catalog", options.read_only,
                                                   !has_catalog && !options.read_only));
   if (!has_catalog && !options.read_only) TCD_RETURN_IF_ERROR(env->SyncDir(dir));
+  s->catalog_->set_track_outbox(options.track_outbox && !options.read_only);
   if (!options.read_only) TCD_RETURN_IF_ERROR(s->Recover());
   return s;
 }
@@ -43,7 +44,10 @@ Status Store::Recover() {
   TCD_ASSIGN_OR_RETURN(recovery_.temp_files_removed, blobs_->CleanTemp());
   TCD_ASSIGN_OR_RETURN(auto refs, catalog_->ListBlobRefs());
   TCD_ASSIGN_OR_RETURN(auto present, blobs_->List());
+  TCD_ASSIGN_OR_RETURN(auto wanted, catalog_->ListWantedHashes());
   std::set<crypto::Hash256> referenced(refs.begin(), refs.end());
+  // Replicated entries whose blob is still being fetched are referenced but expected absent.
+  std::set<crypto::Hash256> expected_absent(wanted.begin(), wanted.end());
   std::set<crypto::Hash256> on_disk(present.begin(), present.end());
   // A blob without a catalog entry was written just before a crash: its entry was never
   // committed, so nothing acknowledged it. There is at most one per session being recorded;
@@ -63,13 +67,17 @@ Status Store::Recover() {
     ++recovery_.orphan_blobs_removed;
   }
   for (const auto& h : referenced) {
-    if (on_disk.count(h)) continue;
+    if (on_disk.count(h) || expected_absent.count(h)) continue;
     spdlog::error("recovery: blob {} is referenced by the catalog but missing on disk", ToHex(h));
     recovery_.missing_blobs.push_back(ToHex(h));
   }
   TCD_ASSIGN_OR_RETURN(auto sessions, catalog_->ListSessions());
   for (auto& r : sessions) {
     if (r.state != SessionState::kRecording) continue;
+    // A session received from another node is still being recorded there: its seal (or the
+    // recorder's recovery note) arrives by replication.
+    auto repl = catalog_->GetRepl(r.id);
+    if (repl.ok() && repl->from_peer != crypto::PublicKey{}) continue;
     // We hold the catalog's write lock, so no recorder is appending to it any more.
     r.state = SessionState::kUnsealed;
     TCD_RETURN_IF_ERROR(catalog_->PutSession(r));

@@ -28,6 +28,9 @@ struct StoreOptions {
   // corrupting anything; gap and seal entries (a few hundred bytes) are still accepted so the
   // session can be sealed.
   uint64_t min_free_bytes = 64ull << 20;
+  // Every appended session goes into the catalog's outbox (all but the central archive,
+  // which has no upstream; a recorder may get one later).
+  bool track_outbox = true;
 };
 
 // What recovery found and did when the store was opened for writing.

@@ -14,8 +14,9 @@ using crypto::EntryKind;
 // Walks the chain; each Check* returns false after recording the problem in the report.
 class ChainWalker {
  public:
-  ChainWalker(const crypto::SessionId& id, const BlobReader& read_blob, VerifyReport* r)
-      : id_(id), read_blob_(read_blob), r_(r) {}
+  ChainWalker(const crypto::SessionId& id, const BlobReader& read_blob, VerifyReport* r,
+              uint64_t evicted_below)
+      : id_(id), read_blob_(read_blob), r_(r), evicted_below_(evicted_below) {}
 
   bool Visit(uint64_t key_seq, const ChainRecord& rec) {
     if (key_seq != next_)
@@ -98,6 +99,10 @@ class ChainWalker {
       return Fail(Problem::kBadEntry, e.seq, "cipher_size is not plain_size + 46");
     auto blob = read_blob_(e.cipher_hash);
     if (!blob.ok()) {
+      if (blob.status().IsNotFound() && e.seq < evicted_below_) {
+        r_->evicted += 1;
+        return true;
+      }
       if (blob.status().IsNotFound())
         return Fail(Problem::kMissingSegment, e.seq,
                     std::string(crypto::EntryKindName(e.kind)) + " blob " +
@@ -142,6 +147,7 @@ class ChainWalker {
 
   const crypto::SessionId& id_;
   const BlobReader& read_blob_;
+  const uint64_t evicted_below_;
   VerifyReport* r_;
   uint64_t next_ = 0;
   crypto::Hash256 prev_{};
@@ -175,7 +181,7 @@ VerifyReport VerifyChain(const crypto::SessionId& session,
                          const VerifyOptions& options) {
   VerifyReport r;
   r.session = session;
-  ChainWalker walker(session, read_blob, &r);
+  ChainWalker walker(session, read_blob, &r, options.evicted_below);
   for (const auto& [seq, rec] : chain) {
     if (!walker.Visit(seq, rec)) return r;
     if (seq == 0 && !options.trusted_signers.empty() &&
@@ -236,7 +242,10 @@ Result<VerifyReport> VerifySession(Store* store, const crypto::SessionId& sessio
   };
   std::optional<uint64_t> expected;
   if (rec.ok()) expected = rec->next_seq;
-  VerifyReport r = VerifyChain(session, chain, expected, reader, options);
+  VerifyOptions opts = options;
+  if (auto repl = store->catalog()->GetRepl(session); repl.ok())
+    opts.evicted_below = repl->evicted_below;
+  VerifyReport r = VerifyChain(session, chain, expected, reader, opts);
   // A chain problem (a cut-off tail included) is the finding; the summary is compared only
   // with a chain that verifies (or ends unsealed where the catalog says it ends).
   if (!r.ok && (r.problem != Problem::kUnsealed || (rec.ok() && rec->next_seq != r.entries)))

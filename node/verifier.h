@@ -53,6 +53,8 @@ struct VerifyReport {
   uint64_t segments = 0;
   int64_t media_duration_us = 0;
   uint32_t gaps = 0;
+  uint64_t evicted = 0;             // blobs absent because retention evicted them (see
+                                    // VerifyOptions::evicted_below)
   bool sealed = false;
   std::string seal_reason;
   bool recovered = false;           // closed by a signed recovery-close note, not a seal
@@ -72,6 +74,9 @@ struct VerifyOptions {
   // When non-empty, the session's signer must be one of these keys (the enrolled node.pub of
   // the reception point): a chain re-signed by anyone else fails as untrusted-signer.
   std::vector<crypto::PublicKey> trusted_signers;
+  // Entries below this seq may lack their blob: retention evicted it after the central tier
+  // acknowledged custody (ReplRecord::evicted_below). Such blobs are counted, not failed.
+  uint64_t evicted_below = 0;
 };
 
 // Verifies `chain` (records in stored order, with the sequence number their key holds).

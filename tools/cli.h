@@ -37,6 +37,7 @@ Command AddVerify(CLI::App& root);
 Command AddNode(CLI::App& root);
 Command AddSession(CLI::App& root);  // session start|stop|annotate, over the control socket
 Command AddStatus(CLI::App& root);
+Command AddEnroll(CLI::App& root);
 
 // How a command reaches the running node (tools/control_client.cc): --socket PATH, else the
 // control_socket of --config FILE, else kDefaultControlSocket.

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "node/daemon.h"
+#include "replicate/service.h"
 #include "tools/cli.h"
 
 namespace tcd::tools {
@@ -59,6 +60,7 @@ int RunNode(const NodeOptions& o) {
   }
   node::StoreOptions so;
   so.min_free_bytes = config->min_free_mb << 20;
+  so.track_outbox = config->role != "central";  // what has to travel upstream
   auto store = node::Store::Open(Env::Default(), config->data_dir, so);
   if (!store.ok()) {
     const Status& s = store.status();
@@ -70,11 +72,30 @@ int RunNode(const NodeOptions& o) {
                        unusable ? kExitCantCreate : kExitFailed);
   }
   InstallSignalHandlers();
+  const node::NodeConfig cfg = *config;
+  node::Store* store_ptr = store->get();
+  // Replication uses its own copy of the identity (the daemon takes ownership of its own).
+  auto repl_identity = LoadNodeKey(cfg.node_key);
+  if (!repl_identity.ok()) return ReportError(repl_identity.status(), kExitConfig);
   auto daemon = node::Daemon::Start(std::move(config).value(), std::move(store).value(),
                                     std::move(identity).value(), std::move(recipients));
   if (!daemon.ok()) return ReportError(daemon.status());
+  auto replication = replicate::ReplicationService::Start(cfg, store_ptr, &*repl_identity);
+  if (!replication.ok()) {
+    const Status& s = replication.status();
+    daemon->reset();
+    return ReportError(s.WithContext("replication"), s.IsNotFound() || s.IsInvalidArgument() ||
+                                                             s.IsCorruption()
+                                                         ? kExitConfig
+                                                         : kExitFailed);
+  }
+  replicate::ReplicationService* service = replication->get();
+  (*daemon)->SetExtension({[service] { return service->Status(); },
+                           [service](const node::NodeConfig& c) { service->Reload(c); }});
   (*daemon)->Run(&g_stop, &g_reload);
   spdlog::info("stopping: sealing open sessions");
+  (*daemon)->SetExtension({});
+  replication->reset();
   daemon->reset();
   return kExitOk;
 }
