@@ -130,6 +130,8 @@ class Catalog {
   // delays retention: it is asked for again).
   Status UpdateRepl(const crypto::SessionId& id, const std::function<void(ReplRecord*)>& update,
                     bool sync);
+  // Puts a session in the outbox (idempotent, synced).
+  Status AddToOutbox(const crypto::SessionId& id);
   // Forgets the blob reference of an evicted blob (synced).
   Status RemoveBlobRef(const crypto::Hash256& h);
   // Sessions in the outbox, in id order, starting after `after` (nullopt: from the first).

@@ -184,6 +184,13 @@ Status Catalog::UpdateRepl(const crypto::SessionId& id,
   return FromRocks(db_->Put(wo, repl_, IdKey(id), ToSlice(v)), "catalog put repl");
 }
 
+Status Catalog::AddToOutbox(const crypto::SessionId& id) {
+  if (!outbox_) return NoFamily("outbox");
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Put(wo, outbox_, IdKey(id), ""), "catalog outbox put");
+}
+
 Status Catalog::RemoveBlobRef(const crypto::Hash256& h) {
   rocksdb::WriteOptions wo;
   wo.sync = true;

@@ -1,3 +1,4 @@
+// CurveZMQ socket options and the ZAP handler (RFC 27) of replication; see curve.h.
 #include "replicate/curve.h"
 
 #include <cerrno>

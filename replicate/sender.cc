@@ -145,6 +145,7 @@ void Sender::Loop::OnMonitorEvent() {
       Send(Hello{s_->options_.role, s_->options_.point, "tcd/0.4"});
       std::lock_guard<std::mutex> lock(s_->mu_);
       s_->stats_.connected = true;
+      if (s_->stats_.last_error.rfind("cannot connect", 0) == 0) s_->stats_.last_error.clear();
       break;
     }
     case ZMQ_EVENT_DISCONNECTED: {

@@ -12,6 +12,21 @@ constexpr size_t kStatusScan = 500;
 
 uint64_t Bps(double mbit) { return static_cast<uint64_t>(mbit * 1e6); }
 
+// Sessions stored before this node had an upstream (or by a version without an outbox) join
+// the outbox unless the central tier already holds all of them.
+Status FillOutbox(node::Store* store) {
+  TCD_ASSIGN_OR_RETURN(auto sessions, store->catalog()->ListSessions());
+  size_t added = 0;
+  for (const auto& rec : sessions) {
+    auto repl = store->catalog()->GetRepl(rec.id);
+    if (repl.ok() && repl->central_held >= rec.next_seq) continue;
+    TCD_RETURN_IF_ERROR(store->catalog()->AddToOutbox(rec.id));
+    ++added;
+  }
+  if (added) spdlog::info("replication: {} stored session(s) queued for the upstream", added);
+  return Status::OK();
+}
+
 }  // namespace
 
 BandwidthPolicy PolicyFromConfig(const node::UpstreamConfig& up) {
@@ -43,6 +58,7 @@ Result<std::unique_ptr<ReplicationService>> ReplicationService::Start(
                          Receiver::Start(store, identity, s->allow_.get(), std::move(ro)));
   }
   if (config.has_upstream) {
+    TCD_RETURN_IF_ERROR(FillOutbox(store));
     TCD_ASSIGN_OR_RETURN(Bytes text, store->env()->ReadFile(config.upstream.public_key));
     TCD_ASSIGN_OR_RETURN(
         crypto::NodePublic up,

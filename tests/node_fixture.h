@@ -52,6 +52,7 @@ class Node {
   void Start();
 
   bool Running() { return proc_ && proc_->Running(); }
+  int pid() const { return proc_ ? proc_->pid() : -1; }
   void Signal(int sig) {
     if (proc_) proc_->Signal(sig);
   }

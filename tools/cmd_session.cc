@@ -1,6 +1,7 @@
 // tcd session start [--source NAME] [--meta KEY=VALUE…]
 // tcd session stop [--session ID | --source NAME]
 // tcd session annotate ID --meta KEY=VALUE…
+// tcd session hold ID / tcd session release ID   (evidence hold: retention never evicts it)
 // All go to the running node over its control socket (node/control.h).
 #include <iostream>
 
@@ -72,12 +73,23 @@ int RunAnnotate(const SessionOptions& o) {
   return kExitOk;
 }
 
+// Places (hold) or releases an evidence hold; the node answers with the full session id.
+int RunHold(const SessionOptions& o, bool hold) {
+  auto r = CallNode(o.node, {{"cmd", "session.hold"}, {"session", o.session}, {"hold", hold}});
+  if (!r.ok()) return ReportError(r.status());
+  const std::string id = Text(*r, "session");
+  std::cout << "evidence hold " << (hold ? "placed on " : "released on ")
+            << (id.empty() ? o.session : id) << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 Command AddSession(CLI::App& root) {
   auto o = std::make_shared<SessionOptions>();
   CLI::App* app =
-      root.add_subcommand("session", "Start, stop or annotate a session of the running node");
+      root.add_subcommand("session",
+                          "Start, stop, annotate, hold or release a session of the running node");
   app->require_subcommand(1);
 
   CLI::App* start = app->add_subcommand("start", "Start recording now; prints the session id");
@@ -98,10 +110,22 @@ Command AddSession(CLI::App& root) {
       ->allow_extra_args(false);  // one value each, so the id may come after it
   AddNodeAddressOptions(annotate, &o->node);
 
-  return {app, [o, start, stop, annotate]() {
+  CLI::App* hold = app->add_subcommand(
+      "hold", "Place an evidence hold: retention never evicts the session's media here");
+  hold->add_option("session", o->session, "Session id")->required();
+  AddNodeAddressOptions(hold, &o->node);
+
+  CLI::App* release = app->add_subcommand(
+      "release", "Release an evidence hold: retention applies to the session again");
+  release->add_option("session", o->session, "Session id")->required();
+  AddNodeAddressOptions(release, &o->node);
+
+  return {app, [o, start, stop, annotate, hold, release]() {
             if (start->parsed()) return RunStart(*o);
             if (stop->parsed()) return RunStop(*o);
             if (annotate->parsed()) return RunAnnotate(*o);
+            if (hold->parsed()) return RunHold(*o, true);
+            if (release->parsed()) return RunHold(*o, false);
             return kExitUsage;
           }};
 }
