@@ -327,6 +327,7 @@ Result<NodeConfig> LoadConfig(const std::string& path) {
   resolve(&c.node_key);
   resolve(&c.control_socket);
   for (auto& r : c.recipients) resolve(&r);
+  if (c.has_upstream) resolve(&c.upstream.public_key);
   return c;
 }
 

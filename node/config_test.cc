@@ -34,6 +34,17 @@ void ExpectRejected(const std::string& text, const std::string& key,
   EXPECT_NE(r.status().message().find(problem), std::string::npos) << r.status().message();
 }
 
+TEST(ConfigTest, ProvinceAndCentralExamplesParse) {
+  auto p = LoadConfig(std::string(TCD_EXAMPLE_DIR) + "/province.example.toml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->role, "province");
+  EXPECT_TRUE(p->has_upstream);
+  auto c = LoadConfig(std::string(TCD_EXAMPLE_DIR) + "/central.example.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_FALSE(c->has_upstream);
+  EXPECT_EQ(c->listen, "tcp://0.0.0.0:7701");
+}
+
 TEST(ConfigTest, ExampleFileParses) {
   auto r = LoadConfig(TCD_EXAMPLE_CONFIG);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -103,9 +114,48 @@ TEST(ConfigTest, IntegersAcceptedAsDoublesAndParticipantAsString) {
 }
 
 TEST(ConfigTest, ProvinceNeedsNoRecipients) {
-  auto r = ParseConfig("role = \"province\"\ndata_dir = \"d\"\nnode_key = \"k\"\n", "p.toml");
+  auto r = ParseConfig("role = \"province\"\ndata_dir = \"d\"\nnode_key = \"k\"\n"
+                       "listen = \"tcp://0.0.0.0:7701\"\n"
+                       "[upstream]\naddress = \"tcp://central:7701\"\npublic_key = \"c.pub\"\n",
+                       "p.toml");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->recipients.empty());
+  EXPECT_TRUE(r->has_upstream);
+  EXPECT_EQ(r->listen, "tcp://0.0.0.0:7701");
+}
+
+TEST(ConfigTest, ReplicationKeys) {
+  const std::string rec = "role = \"recorder\"\ndata_dir = \"d\"\nnode_key = \"k\"\n"
+                          "recipients = [\"r\"]\n";
+  auto r = ParseConfig(rec + "[upstream]\naddress = \"tcp://10.0.0.2:7701\"\n"
+                             "public_key = \"p.pub\"\nmax_mbit = 0\n"
+                             "[[upstream.cap]]\ndays = [\"mon\", \"fri\"]\nstart = \"07:30\"\n"
+                             "end = \"17:30\"\nmbit = 1.5\n[retention]\ndays = 30\n",
+                       "recorder.toml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->upstream.caps.size(), 1u);
+  EXPECT_EQ(r->upstream.caps[0].mbit, 1.5);
+  EXPECT_EQ(r->upstream.caps[0].when.days, 0x11);
+  EXPECT_EQ(r->upstream.caps[0].when.start_minute, 450);
+  EXPECT_EQ(r->retention_days, 30.0);
+  ExpectRejected(rec + "listen = \"tcp://0.0.0.0:1\"\n", "listen", "a recorder");
+  ExpectRejected(rec + "[upstream]\naddress = \"10.0.0.2:7701\"\npublic_key = \"p\"\n",
+                 "upstream.address", "tcp://");
+  ExpectRejected(rec + "[upstream]\naddress = \"tcp://h:1\"\n", "upstream.public_key",
+                 "missing");
+  ExpectRejected(rec + "[upstream]\naddress = \"tcp://h:1\"\npublic_key = \"p\"\n"
+                       "[[upstream.cap]]\ndays = [\"mon\"]\nstart = \"08:00\"\nend = \"09:00\"\n",
+                 "upstream.cap[0].mbit", "missing");
+  ExpectRejected(rec + "[upstream]\naddress = \"tcp://h:1\"\npublic_key = \"p\"\nrate = 1\n",
+                 "upstream.rate");
+  ExpectRejected("role = \"province\"\ndata_dir = \"d\"\nnode_key = \"k\"\n"
+                 "listen = \"tcp://0.0.0.0:1\"\n",
+                 "upstream", "missing");
+  ExpectRejected("role = \"central\"\ndata_dir = \"d\"\nnode_key = \"k\"\n", "listen",
+                 "missing");
+  ExpectRejected("role = \"central\"\ndata_dir = \"d\"\nnode_key = \"k\"\n"
+                 "listen = \"tcp://0.0.0.0:1\"\n[retention]\ndays = 1\n",
+                 "retention", "only a recorder");
 }
 
 TEST(ConfigTest, TopLevelRules) {
@@ -328,7 +378,8 @@ TEST_F(LoadConfigTest, RelativePathsResolveAgainstTheConfigDirectory) {
   EXPECT_EQ(r->recipients, (std::vector<std::string>{root + "/etc/keys/a.pub", "/abs/b.pub"}));
   EXPECT_EQ(r->control_socket, root + "/data/control.sock");
   // ParseConfig leaves paths as written.
-  auto p = ParseConfig("role = \"central\"\ndata_dir = \"../data\"\nnode_key = \"k\"\n", "x");
+  auto p = ParseConfig("role = \"central\"\ndata_dir = \"../data\"\nnode_key = \"k\"\n"
+                       "listen = \"tcp://0.0.0.0:7702\"\n", "x");
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->data_dir, "../data");
 }

@@ -105,6 +105,7 @@ nlohmann::json Daemon::Status() {
 nlohmann::json Daemon::SessionHold(const nlohmann::json& req) {
   auto id = store_->ResolveSession(StringField(req, "session"));
   if (!id.ok()) return Fail(id.status().message());
+  if (auto rec = store_->catalog()->GetSession(*id); !rec.ok()) return Fail(rec.status().message());
   const bool hold = !req.contains("hold") || !req["hold"].is_boolean() || req["hold"].get<bool>();
   tcd::Status s = store_->catalog()->UpdateRepl(*id, [&](ReplRecord* r) { r->hold = hold; }, true);
   if (!s.ok()) return Fail(s.message());

@@ -22,6 +22,7 @@ constexpr int64_t kFetchTimeoutUs = 20'000'000;
 constexpr int64_t kRelistUs = 2'000'000;
 constexpr int64_t kUnavailableRetryUs = 3'000'000;
 constexpr size_t kBlobsInProgress = 8;
+constexpr int64_t kPeerSilenceUs = 90'000'000;
 
 Status ErrnoStatus(const std::string& what) {
   const int e = errno;
@@ -81,6 +82,7 @@ struct Peer {
   std::map<crypto::Hash256, Part> parts;
   std::map<crypto::Hash256, int64_t> retry_after;
   uint32_t window = 4;
+  int64_t last_seen_us = 0;  // monotonic time of its last message
   int64_t rtt_min_us = 0;
   int64_t rtt_reset_us = 0;
   std::deque<std::pair<int64_t, uint64_t>> samples;  // (time, bytes_received)
@@ -111,6 +113,17 @@ class Receiver::Loop {
   void SendTo(const std::string& rid, const Message& m);
   void SendAck(Peer& p, const crypto::SessionId& session);
   void Drop(const std::string& rid);
+  void DropGone() {
+    for (const auto& rid : gone_) {
+      Drop(rid);
+      if (dead_.insert(rid).second) dead_order_.push_back(rid);
+    }
+    gone_.clear();
+    while (dead_order_.size() > 4096) {
+      dead_.erase(dead_order_.front());
+      dead_order_.pop_front();
+    }
+  }
   void Refuse(Peer* p, const std::string& why);
   std::string PartPath(const crypto::Hash256& h) const {
     return inbox_dir_ + "/" + ToHex(h) + ".part";
@@ -128,6 +141,10 @@ class Receiver::Loop {
   std::unique_ptr<ZapHandler> zap_;
   std::unique_ptr<zmq::socket_t> router_;
   std::map<std::string, Peer> peers_;  // by routing id
+  std::set<std::string> gone_;         // peers to Drop() once no reference to them is live
+  std::set<std::string> dead_;         // connections known to be gone: what they still had
+                                       // queued (a burst sent before it died) is ignored
+  std::deque<std::string> dead_order_; // bounds dead_
   int64_t next_tick_us_ = 0;
   friend class Receiver;
 };
@@ -175,7 +192,9 @@ void Receiver::Loop::SendTo(const std::string& rid, const Message& m) {
     router_->send(zmq::buffer(rid), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
     router_->send(zmq::buffer(b.data(), b.size()), zmq::send_flags::dontwait);
   } catch (const zmq::error_t& e) {
-    if (e.num() == EHOSTUNREACH) Drop(rid);  // the peer went away: it will HELLO again
+    // The peer went away (it will HELLO again). It is forgotten after the current message:
+    // callers up the stack may still hold a reference to it.
+    if (e.num() == EHOSTUNREACH) gone_.insert(rid);
   }
 }
 
@@ -201,6 +220,7 @@ void Receiver::Loop::SendAck(Peer& p, const crypto::SessionId& session) {
 }
 
 void Receiver::Loop::OnFrame(const std::string& rid, zmq::message_t& frame) {
+  if (dead_.count(rid)) return;  // left over from a connection that is gone
   const char* uid = frame.gets("User-Id");
   auto key = PeerKeyFromUserId(uid ? uid : "");
   std::optional<EnrolledNode> node;
@@ -230,6 +250,7 @@ void Receiver::Loop::OnFrame(const std::string& rid, zmq::message_t& frame) {
                : std::next(it);
     Peer& p = peers_[rid];
     p.rid = rid;
+    p.last_seen_us = env_->MonotonicMicros();
     p.node = *node;
     p.window = options_.min_window;
     p.stats.point = node->point;
@@ -245,6 +266,7 @@ void Receiver::Loop::OnFrame(const std::string& rid, zmq::message_t& frame) {
     SendTo(rid, replicate::Error{ErrorCode::kNotWelcome, "send HELLO first"});
     return;
   }
+  pit->second.last_seen_us = env_->MonotonicMicros();
   Handle(pit->second, *decoded);
 }
 
@@ -373,7 +395,8 @@ void Receiver::Loop::TopUp(Peer& p) {
   const int64_t now = env_->MonotonicMicros();
   if (p.queue.size() < kBlobsInProgress) Refill(p);
   size_t i = 0;
-  while (p.out.size() < p.window && i < p.queue.size() && i < kBlobsInProgress) {
+  while (p.out.size() < p.window && i < p.queue.size() && i < kBlobsInProgress &&
+         !gone_.count(p.rid)) {
     const node::WantedBlob w = p.queue[i];
     auto ra = p.retry_after.find(w.hash);
     if (ra != p.retry_after.end() && now < ra->second) {
@@ -433,6 +456,12 @@ void Receiver::Loop::Tick() {
   next_tick_us_ = now + 1'000'000;
   std::vector<PeerStats> all;
   for (auto& [rid, p] : peers_) {
+    if (now - p.last_seen_us > kPeerSilenceUs) {  // senders keep links alive every 30 s
+      spdlog::info("replication: {} silent for {} s: forgotten until it says HELLO again",
+                   p.node.point, kPeerSilenceUs / 1'000'000);
+      gone_.insert(rid);
+      continue;
+    }
     if (!p.out.empty() && now - p.out.front().sent_us > kFetchTimeoutUs) {
       p.out.clear();  // lost on the way: ask again from what is stored
       for (auto& [h, part] : p.parts) part.requested = part.size;
@@ -478,6 +507,7 @@ void Receiver::Loop::Run() {
           continue;
         }
         OnFrame(rid.to_string(), frame);
+        DropGone();
       }
     } catch (const zmq::error_t& e) {
       if (e.num() == ETERM) break;
@@ -486,6 +516,7 @@ void Receiver::Loop::Run() {
     }
     FlushParts();
     Tick();
+    DropGone();
   }
   FlushParts();
   router_.reset();

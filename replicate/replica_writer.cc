@@ -78,6 +78,11 @@ Result<SessionAck> ReplicaWriter::Accept(const EnrolledNode& peer, const Entries
   if (rec.next_seq > 0) {
     TCD_ASSIGN_OR_RETURN(crypto::OpenBody open, node::ReadOpenBody(store_, msg.session));
     signer = open.signer_pk;
+    if (self_ == Role::kProvince && signer != peer.pub.sign_pk)
+      return Reject(msg.session, who,
+                    "seq " + std::to_string(msg.first_seq) +
+                        ": foreign-signer: the session is signed by key " +
+                        crypto::KeyId(signer) + ", not by the sending node's enrolled key");
   }
   std::vector<std::pair<uint64_t, node::ChainRecord>> add;
   std::vector<std::pair<crypto::Hash256, uint64_t>> refs;

@@ -485,10 +485,6 @@ TEST_F(ReplicaWriterTest, ProvinceRefusesAnotherNodesContinuationOfASession) {
   other.pub = other_id_.pub;
   other.enrolled_us = 1;
   SessionAck ack = Accept(Msg(id, chain, 3, chain.size()), nullptr, &other);
-  if (ack.result == AckResult::kOk && ack.stored == chain.size())
-    GTEST_SKIP() << "BUG (replica_writer.cc, Accept): the foreign-signer check runs only for "
-                    "seq 0, so a province stores later entries of a session sent by an "
-                    "enrolled node that is not the session's signer";
   EXPECT_EQ(ack.result, AckResult::kRejected);
   EXPECT_TRUE(Contains(ack.detail, "foreign-signer")) << ack.detail;
   EXPECT_EQ(Stored(id).size(), 3u);

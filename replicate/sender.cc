@@ -50,6 +50,8 @@ class Sender::Loop {
   TokenBucket bucket_;
   bool connected_ = false;
   bool welcomed_ = false;
+  int64_t hello_sent_us_ = 0;  // monotonic; HELLO is repeated if no WELCOME came
+  int64_t last_send_us_ = 0;   // monotonic; an idle link gets a keepalive QUERY every 30 s
   std::map<crypto::SessionId, int64_t> entries_in_flight_;  // session → sent at (monotonic)
   std::map<crypto::SessionId, int64_t> backoff_until_;      // refused sessions
   std::map<crypto::SessionId, int64_t> next_query_;
@@ -143,6 +145,7 @@ void Sender::Loop::OnMonitorEvent() {
       connected_ = true;
       ResetConnectionState();
       Send(Hello{s_->options_.role, s_->options_.point, "tcd/0.4"});
+      hello_sent_us_ = env_->MonotonicMicros();
       std::lock_guard<std::mutex> lock(s_->mu_);
       s_->stats_.connected = true;
       if (s_->stats_.last_error.rfind("cannot connect", 0) == 0) s_->stats_.last_error.clear();
@@ -178,6 +181,7 @@ void Sender::Loop::OnMonitorEvent() {
 
 void Sender::Loop::Send(const Message& m) {
   Bytes b = Encode(m);
+  last_send_us_ = env_->MonotonicMicros();
   try {
     auto r = dealer_->send(zmq::buffer(b.data(), b.size()), zmq::send_flags::dontwait);
     if (!r) return;  // not connected or high-water mark: the ack protocol recovers
@@ -209,6 +213,11 @@ void Sender::Loop::OnMessage(const zmq::message_t& frame) {
     if (fetches_.size() < kMaxQueuedFetches) fetches_.push_back(*f);
   } else if (auto* e = std::get_if<replicate::Error>(&m)) {
     Error(std::string("the upstream refused: ") + e->message);
+    if (e->code == ErrorCode::kNotWelcome) {  // it forgot this connection: introduce again
+      ResetConnectionState();
+      Send(Hello{s_->options_.role, s_->options_.point, "tcd/0.4"});
+      hello_sent_us_ = env_->MonotonicMicros();
+    }
   } else {
     Error(std::string("unexpected ") + MsgTypeName(TypeOf(m)) + " from the upstream");
   }
@@ -367,7 +376,14 @@ void Sender::Loop::Run() {
   if (s_->stop_) return;
   while (!s_->stop_) {
     UpdateRate();
+    if (connected_ && !welcomed_ && env_->MonotonicMicros() - hello_sent_us_ > 10'000'000) {
+      Send(Hello{s_->options_.role, s_->options_.point, "tcd/0.4"});  // lost, or refused
+      hello_sent_us_ = env_->MonotonicMicros();
+    }
     if (welcomed_) PumpEntries();
+    if (welcomed_ && env_->MonotonicMicros() - last_send_us_ > 30'000'000)
+      Send(Query{crypto::SessionId{}});  // keepalive: the receiver answers "unknown"
+
     const bool drained = !welcomed_ || ServeFetches();
     zmq::pollitem_t items[] = {{dealer_->handle(), 0, ZMQ_POLLIN, 0},
                                {monitor_->handle(), 0, ZMQ_POLLIN, 0}};
