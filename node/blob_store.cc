@@ -145,6 +145,12 @@ Result<std::vector<crypto::Hash256>> BlobStore::List() {
   return out;
 }
 
+Status BlobStore::MakeDurable(const crypto::Hash256& h) {
+  const std::string hex = ToHex(h);
+  TCD_RETURN_IF_ERROR(env_->SyncDir(root_).WithContext("sync blob root"));
+  return env_->SyncDir(ShardOf(hex)).WithContext("sync blob " + hex);
+}
+
 Status BlobStore::Remove(const crypto::Hash256& h) {
   const std::string hex = ToHex(h);
   const std::string path = PathOf(h);

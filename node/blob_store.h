@@ -49,6 +49,10 @@ class BlobStore {
   // Every blob file present (ignores tmp/ and quarantine/ and names that are not 64 hex).
   // Unsorted.
   Result<std::vector<crypto::Hash256>> List();
+  // Makes an existing blob's name durable (SyncDir of its shard and of the root): Put's data is
+  // fsynced before its rename, but a crash between the rename and the directory sync leaves a
+  // name that a power loss could still take away. Call before trusting Exists() for an ack.
+  Status MakeDurable(const crypto::Hash256& h);
   // Removes and SyncDir. NotFound if absent.
   Status Remove(const crypto::Hash256& h);
   // Moves a damaged blob to root/quarantine/<hex>.<unix-time> so it is kept for inspection but

@@ -121,6 +121,10 @@ class Catalog {
   // The lowest seq of `session` still wanted from `peer`, if any.
   Result<std::optional<uint64_t>> FirstWanted(const crypto::PublicKey& peer,
                                               const crypto::SessionId& session);
+  // The session is now sent by `to`: its wanted blobs and its ReplRecord's from_peer move from
+  // `from` to `to` (one synced batch).
+  Status MoveWanted(const crypto::SessionId& session, const crypto::PublicKey& from,
+                    const crypto::PublicKey& to);
   // Every wanted blob hash (recovery must not report these as missing).
   Result<std::vector<crypto::Hash256>> ListWantedHashes();
   // NotFound when the session has no replication record yet.

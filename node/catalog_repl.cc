@@ -147,6 +147,30 @@ Result<std::optional<uint64_t>> Catalog::FirstWanted(const crypto::PublicKey& pe
   return std::optional<uint64_t>();
 }
 
+Status Catalog::MoveWanted(const crypto::SessionId& session, const crypto::PublicKey& from,
+                           const crypto::PublicKey& to) {
+  if (!inbox_ || !repl_) return NoFamily("inbox");
+  std::lock_guard<std::mutex> lock(repl_mu_);
+  rocksdb::WriteBatch batch;
+  const std::string prefix = InboxPrefix(from, &session);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), inbox_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    TCD_ASSIGN_OR_RETURN(WantedBlob w, DecodeInbox(it->key(), it->value()));
+    batch.Delete(inbox_, it->key());
+    w.peer = to;
+    batch.Put(inbox_, InboxKey(w), it->value());
+  }
+  TCD_RETURN_IF_ERROR(FromRocks(it->status(), "catalog inbox scan"));
+  auto old = GetRepl(session);
+  ReplRecord r = old.ok() ? *old : ReplRecord{};
+  r.from_peer = to;
+  Bytes v = EncodeReplRecord(r);
+  batch.Put(repl_, IdKey(session), ToSlice(v));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Write(wo, &batch), "catalog: move wanted blobs");
+}
+
 Result<std::vector<crypto::Hash256>> Catalog::ListWantedHashes() {
   std::vector<crypto::Hash256> out;
   if (!inbox_) return out;

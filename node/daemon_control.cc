@@ -107,11 +107,21 @@ nlohmann::json Daemon::SessionHold(const nlohmann::json& req) {
   if (!id.ok()) return Fail(id.status().message());
   if (auto rec = store_->catalog()->GetSession(*id); !rec.ok()) return Fail(rec.status().message());
   const bool hold = !req.contains("hold") || !req["hold"].is_boolean() || req["hold"].get<bool>();
-  tcd::Status s = store_->catalog()->UpdateRepl(*id, [&](ReplRecord* r) { r->hold = hold; }, true);
+  uint64_t evicted_below = 0;
+  std::lock_guard<std::mutex> lock(store_->retention_mu());
+  tcd::Status s = store_->catalog()->UpdateRepl(
+      *id,
+      [&](ReplRecord* r) {
+        r->hold = hold;
+        evicted_below = r->evicted_below;
+      },
+      true);
   if (!s.ok()) return Fail(s.message());
   spdlog::info("session {}: evidence hold {}", crypto::SessionIdToString(*id),
                hold ? "placed" : "released");
-  return {{"ok", true}, {"session", crypto::SessionIdToString(*id)}, {"hold", hold}};
+  // Media below evicted_below already left this node (held by the central archive).
+  return {{"ok", true}, {"session", crypto::SessionIdToString(*id)}, {"hold", hold},
+          {"evicted_below", evicted_below}};
 }
 
 nlohmann::json Daemon::SessionStart(const nlohmann::json& req) {

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +64,10 @@ class Store {
   const std::string& dir() const { return dir_; }
   const RecoveryReport& recovery() const { return recovery_; }
 
+  // Held while retention evicts a session's blobs and while an evidence hold is placed, so a
+  // hold that returned is never overtaken by an eviction already under way.
+  std::mutex& retention_mu() { return retention_mu_; }
+
   // Resolves a session id given in full or as a unique prefix of its text form.
   Result<crypto::SessionId> ResolveSession(const std::string& text);
 
@@ -77,6 +82,7 @@ class Store {
   std::unique_ptr<BlobStore> blobs_;
   std::unique_ptr<Catalog> catalog_;
   RecoveryReport recovery_;
+  std::mutex retention_mu_;
 };
 
 }  // namespace tcd::node

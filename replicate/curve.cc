@@ -66,6 +66,9 @@ Status SetCommonOptions(zmq::socket_t& s, int reconnect_max_ms) {
     s.set(zmq::sockopt::reconnect_ivl_max, reconnect_max_ms);
     s.set(zmq::sockopt::sndhwm, 1000);
     s.set(zmq::sockopt::rcvhwm, 1000);
+    // A peer cannot make libzmq allocate more than this per frame (the largest legal message
+    // tcd sends is an ENTRIES batch of ~512 KiB plus one entry ≤ 1 MiB, or a 64 KiB CHUNK).
+    s.set(zmq::sockopt::maxmsgsize, int64_t{4} << 20);
   } catch (const zmq::error_t& e) {
     return FromZmq(e, "set socket options");
   }

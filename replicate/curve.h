@@ -22,7 +22,8 @@ namespace tcd::replicate {
 Status FromZmq(const zmq::error_t& e, const std::string& what);
 
 // Common options of every replication socket: ZMTP heartbeats (ivl 2 s, timeout 6 s, ttl 6 s),
-// linger 0, reconnect ivl 100 ms with backoff to `reconnect_max_ms`, high-water marks.
+// linger 0, reconnect ivl 100 ms with backoff to `reconnect_max_ms`, high-water marks, and a
+// 4 MiB maximum frame size (a larger frame disconnects the peer).
 Status SetCommonOptions(zmq::socket_t& s, int reconnect_max_ms = 10000);
 // Makes `s` a CURVE server with the node's transport key (ZMQ_CURVE_SERVER, SECRETKEY) and a
 // ZAP domain ("tcd").

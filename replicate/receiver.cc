@@ -83,6 +83,7 @@ struct Peer {
   std::map<crypto::Hash256, int64_t> retry_after;
   uint32_t window = 4;
   int64_t last_seen_us = 0;  // monotonic time of its last message
+  double rate_bps = 0;       // chunk payload bytes/s over the last ~2 s
   int64_t rtt_min_us = 0;
   int64_t rtt_reset_us = 0;
   std::deque<std::pair<int64_t, uint64_t>> samples;  // (time, bytes_received)
@@ -142,6 +143,7 @@ class Receiver::Loop {
   std::unique_ptr<zmq::socket_t> router_;
   std::map<std::string, Peer> peers_;  // by routing id
   std::set<std::string> gone_;         // peers to Drop() once no reference to them is live
+  std::vector<std::string> silent_;    // peers to Drop() (not dead) after Tick's loop
   std::set<std::string> dead_;         // connections known to be gone: what they still had
                                        // queued (a burst sent before it died) is ignored
   std::deque<std::string> dead_order_; // bounds dead_
@@ -333,6 +335,8 @@ void Receiver::Loop::OnChunk(Peer& p, Chunk& c) {
   }
   Status s = AppendPart(PartPath(c.blob), c.data);
   if (!s.ok()) {
+    // A partial write (disk full) must not shift the next chunk: cut back to what is counted.
+    if (::truncate(PartPath(c.blob).c_str(), static_cast<off_t>(part.size)) != 0) part.size = 0;
     spdlog::error("replication: {}", s.ToString());
     p.stats.last_error = s.message();
     part.requested = part.size;
@@ -404,7 +408,9 @@ void Receiver::Loop::TopUp(Peer& p) {
       p.queue.erase(p.queue.begin() + i);
       continue;
     }
-    if (store_->blobs()->Exists(w.hash)) {  // arrived before (a replay): just clear the inbox
+    // Arrived before (a replay, or a crash after the blob was stored but before the inbox
+    // record was removed): make sure it is durable, then clear the inbox.
+    if (store_->blobs()->Exists(w.hash) && store_->blobs()->MakeDurable(w.hash).ok()) {
       (void)store_->catalog()->BlobArrived(w);
       p.queued.erase(w.hash);
       p.queue.erase(p.queue.begin() + i);
@@ -457,12 +463,21 @@ void Receiver::Loop::Tick() {
   std::vector<PeerStats> all;
   for (auto& [rid, p] : peers_) {
     if (now - p.last_seen_us > kPeerSilenceUs) {  // senders keep links alive every 30 s
+      // Forgotten, not dead: if the connection is alive after all, its next message is
+      // answered "not-welcome" and the sender introduces itself again.
       spdlog::info("replication: {} silent for {} s: forgotten until it says HELLO again",
                    p.node.point, kPeerSilenceUs / 1'000'000);
-      gone_.insert(rid);
+      silent_.push_back(rid);
       continue;
     }
-    if (!p.out.empty() && now - p.out.front().sent_us > kFetchTimeoutUs) {
+    std::erase_if(p.retry_after, [&](const auto& kv) { return kv.second < now; });
+    // A FETCH waits in the sender's bandwidth queue behind the whole window: time out only
+    // well after the window could have drained at the measured rate.
+    const double drain_us = p.rate_bps > 0
+                                ? p.window * double(options_.chunk_bytes) * 1e6 / p.rate_bps
+                                : 0;
+    if (!p.out.empty() &&
+        now - p.out.front().sent_us > std::max<double>(kFetchTimeoutUs, 3 * drain_us)) {
       p.out.clear();  // lost on the way: ask again from what is stored
       for (auto& [h, part] : p.parts) part.requested = part.size;
     }
@@ -471,11 +486,16 @@ void Receiver::Loop::Tick() {
     const auto& [t0, b0] = p.samples.front();
     const double rate = now > t0 ? (p.stats.bytes_received - b0) * 1e6 / (now - t0) : 0;
     p.stats.rate_bits_per_second = rate * 8;
+    p.rate_bps = rate;
     // Credit: enough chunks in flight to cover the bandwidth-delay product twice over.
     const double bdp = rate * (p.rtt_min_us / 1e6);
+    // rtt_min includes time queued at a capped sender, so also bound the window by what the
+    // link drains in 5 s: a larger one would only wait in the sender's queue.
+    const uint32_t by_time = static_cast<uint32_t>(rate * 5 / options_.chunk_bytes);
     p.window = std::clamp<uint32_t>(
-        static_cast<uint32_t>(2 * bdp / options_.chunk_bytes) + 2, options_.min_window,
-        options_.max_window);
+        std::min(static_cast<uint32_t>(2 * bdp / options_.chunk_bytes) + 2,
+                 std::max(by_time, options_.min_window)),
+        options_.min_window, options_.max_window);
     if (now > p.rtt_reset_us) {
       p.rtt_min_us = 0;
       p.rtt_reset_us = now + 10'000'000;
@@ -484,6 +504,8 @@ void Receiver::Loop::Tick() {
     TopUp(p);
     all.push_back(p.stats);
   }
+  for (const auto& rid : silent_) Drop(rid);
+  silent_.clear();
   std::lock_guard<std::mutex> lock(r_->mu_);
   r_->stats_ = std::move(all);
 }

@@ -67,6 +67,12 @@ Result<SessionAck> ReplicaWriter::Accept(const EnrolledNode& peer, const Entries
     rec = *existing;
     auto r = cat->GetRepl(msg.session);
     if (r.ok()) repl = *r;
+    if (r.ok() && repl.from_peer != peer.pub.transport_pk) {
+      // Now sent by another node (a province re-keyed, a recorder moved): fetch what is still
+      // missing from the node that has the session now.
+      TCD_RETURN_IF_ERROR(cat->MoveWanted(msg.session, repl.from_peer, peer.pub.transport_pk));
+      repl.from_peer = peer.pub.transport_pk;
+    }
   } else if (!existing.status().IsNotFound()) {
     return existing.status();
   } else {
@@ -133,7 +139,8 @@ Result<SessionAck> ReplicaWriter::Accept(const EnrolledNode& peer, const Entries
                                           std::to_string(e.cipher_size) + " over the limit");
     if (media) {
       refs.emplace_back(e.cipher_hash, seq);
-      if (!store_->blobs()->Exists(e.cipher_hash))
+      if (!store_->blobs()->Exists(e.cipher_hash) ||
+          !store_->blobs()->MakeDurable(e.cipher_hash).ok())
         wanted.push_back({repl.from_peer, msg.session, seq, e.cipher_hash, e.cipher_size});
     }
     add.emplace_back(seq, node::ChainRecord{in.entry, in.sig});

@@ -56,6 +56,7 @@ Result<RetentionReport> EvictExpired(node::Store* store, int64_t retention_us, i
     }
     if (upto == repl.evicted_below) continue;
     const uint64_t from = repl.evicted_below;
+    std::lock_guard<std::mutex> lock(store->retention_mu());
     bool held_now = false;
     TCD_RETURN_IF_ERROR(store->catalog()->UpdateRepl(
         rec.id,
@@ -66,7 +67,13 @@ Result<RetentionReport> EvictExpired(node::Store* store, int64_t retention_us, i
         /*sync=*/true));
     if (held_now) continue;
     const uint64_t before = report.blobs_evicted;
-    TCD_RETURN_IF_ERROR(RemoveBlobs(store, rec.id, from, upto, &report));
+    Status removed = RemoveBlobs(store, rec.id, from, upto, &report);
+    if (!removed.ok()) {  // one damaged session must not stop retention for the others
+      spdlog::error("retention: session {}: {}", crypto::SessionIdToString(rec.id),
+                    removed.ToString());
+      report.errors += 1;
+      continue;
+    }
     spdlog::info("retention: session {}: evicted {} blobs held by the central archive",
                  crypto::SessionIdToString(rec.id), report.blobs_evicted - before);
   }

@@ -20,6 +20,7 @@ struct RetentionReport {
   uint64_t blobs_evicted = 0;
   uint64_t bytes_freed = 0;
   uint64_t sessions_on_hold = 0;
+  uint64_t errors = 0;  // sessions whose blobs could not all be removed (logged; retried)
 };
 
 // One pass over every session. `retention_us` ≤ 0 evicts nothing (reports holds only).

@@ -36,7 +36,7 @@ class Sender::Loop {
   void PumpEntries();
   bool ServeFetches();  // false when the bucket made us wait
   Status SendEntries(const crypto::SessionId& id, const node::SessionRecord& rec, uint64_t from);
-  Result<Bytes> BlobBytes(const crypto::Hash256& h);
+  Result<std::shared_ptr<const Bytes>> BlobBytes(const crypto::Hash256& h);
   void Send(const Message& m);
   void Error(const std::string& message);  // logs and records the last error
   void ResetConnectionState();
@@ -52,11 +52,16 @@ class Sender::Loop {
   bool welcomed_ = false;
   int64_t hello_sent_us_ = 0;  // monotonic; HELLO is repeated if no WELCOME came
   int64_t last_send_us_ = 0;   // monotonic; an idle link gets a keepalive QUERY every 30 s
-  std::map<crypto::SessionId, int64_t> entries_in_flight_;  // session → sent at (monotonic)
+  struct InFlight {
+    uint64_t end = 0;     // the batch's first_seq + entries
+    int64_t sent_us = 0;  // monotonic
+  };
+  std::map<crypto::SessionId, InFlight> entries_in_flight_;
   std::map<crypto::SessionId, int64_t> backoff_until_;      // refused sessions
   std::map<crypto::SessionId, int64_t> next_query_;
   std::deque<Fetch> fetches_;
-  std::deque<std::pair<crypto::Hash256, Bytes>> blob_cache_;  // the last two blobs read
+  // The last two blobs read (shared: a FETCH copies only its chunk out of it).
+  std::deque<std::pair<crypto::Hash256, std::shared_ptr<const Bytes>>> blob_cache_;
   int64_t next_scan_us_ = 0;
   std::optional<crypto::SessionId> scan_cursor_;
   std::deque<std::pair<int64_t, uint64_t>> rate_samples_;  // (time, bytes_sent) once a second
@@ -225,7 +230,11 @@ void Sender::Loop::OnMessage(const zmq::message_t& frame) {
 
 
 void Sender::Loop::OnAck(const SessionAck& ack) {
-  entries_in_flight_.erase(ack.session);
+  if (ack.session == crypto::SessionId{}) return;  // the answer to a keepalive
+  // An ack sent before our batch arrived (after a blob, or to a QUERY) does not answer it.
+  if (auto f = entries_in_flight_.find(ack.session); f != entries_in_flight_.end() &&
+      (ack.result != AckResult::kOk || ack.stored >= f->second.end))
+    entries_in_flight_.erase(f);
   const std::string id = crypto::SessionIdToString(ack.session);
   if (ack.result == AckResult::kRejected) {
     Error("session " + id + " refused by the upstream: " + ack.detail);
@@ -267,7 +276,7 @@ Status Sender::Loop::SendEntries(const crypto::SessionId& id, const node::Sessio
   }
   if (msg.entries.empty()) return Status::OK();
   Send(msg);
-  entries_in_flight_[id] = env_->MonotonicMicros();
+  entries_in_flight_[id] = {from + msg.entries.size(), env_->MonotonicMicros()};
   return Status::OK();
 }
 
@@ -276,7 +285,8 @@ Status Sender::Loop::SendEntries(const crypto::SessionId& id, const node::Sessio
 void Sender::Loop::PumpEntries() {
   const int64_t now = env_->MonotonicMicros();
   for (auto it = entries_in_flight_.begin(); it != entries_in_flight_.end();)
-    it = now - it->second > kEntriesAckTimeoutUs ? entries_in_flight_.erase(it) : std::next(it);
+    it = now - it->second.sent_us > kEntriesAckTimeoutUs ? entries_in_flight_.erase(it)
+                                                         : std::next(it);
   if (!s_->nudged_.exchange(false) && now < next_scan_us_) return;
   next_scan_us_ = now + 500'000;
   node::Catalog* cat = s_->store_->catalog();
@@ -316,13 +326,14 @@ void Sender::Loop::PumpEntries() {
   if (next_query_.size() > 4 * kOutboxScanLimit) next_query_.clear();
 }
 
-Result<Bytes> Sender::Loop::BlobBytes(const crypto::Hash256& h) {
+Result<std::shared_ptr<const Bytes>> Sender::Loop::BlobBytes(const crypto::Hash256& h) {
   for (const auto& [hash, bytes] : blob_cache_)
     if (hash == h) return bytes;
   TCD_ASSIGN_OR_RETURN(Bytes b, s_->store_->blobs()->GetUnverified(h));
-  blob_cache_.emplace_back(h, b);
+  auto shared = std::make_shared<const Bytes>(std::move(b));
+  blob_cache_.emplace_back(h, shared);
   if (blob_cache_.size() > 2) blob_cache_.pop_front();
-  return b;
+  return shared;
 }
 
 bool Sender::Loop::ServeFetches() {
@@ -331,16 +342,17 @@ bool Sender::Loop::ServeFetches() {
     if (bucket_.TryTake(f.length + 64) > 0) return false;
     fetches_.pop_front();
     auto blob = BlobBytes(f.blob);
-    if (!blob.ok() || f.offset > blob->size()) {
+    if (!blob.ok() || f.offset > (*blob)->size()) {
       Send(Unavailable{f.blob, blob.ok() ? "offset beyond the blob" : "not held here (yet)"});
       continue;
     }
+    const Bytes& bytes = **blob;
     Chunk c;
     c.blob = f.blob;
     c.offset = f.offset;
-    c.total = blob->size();
-    const uint64_t n = std::min<uint64_t>(f.length, blob->size() - f.offset);
-    c.data.assign(blob->begin() + f.offset, blob->begin() + f.offset + n);
+    c.total = bytes.size();
+    const uint64_t n = std::min<uint64_t>(f.length, bytes.size() - f.offset);
+    c.data.assign(bytes.begin() + f.offset, bytes.begin() + f.offset + n);
     Send(c);
   }
   return true;

@@ -89,13 +89,15 @@ int RunNode(const NodeOptions& o) {
                                                          ? kExitConfig
                                                          : kExitFailed);
   }
-  replicate::ReplicationService* service = replication->get();
+  // Shared with the control thread: a `tcd status` answered during shutdown keeps the service
+  // alive until it returns (the daemon, and with it the store, goes last).
+  std::shared_ptr<replicate::ReplicationService> service = std::move(*replication);
   (*daemon)->SetExtension({[service] { return service->Status(); },
                            [service](const node::NodeConfig& c) { service->Reload(c); }});
   (*daemon)->Run(&g_stop, &g_reload);
   spdlog::info("stopping: sealing open sessions");
   (*daemon)->SetExtension({});
-  replication->reset();
+  service.reset();
   daemon->reset();
   return kExitOk;
 }

@@ -1,5 +1,6 @@
 // tcd sessions --data DIR [--json]
 #include <iostream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,15 @@ std::string StateOf(const node::SessionRecord& r, bool in_use) {
   return node::SessionStateName(r.state);
 }
 
+// A replicated session whose entries arrived but some of whose blobs have not (yet): the seq
+// of the first missing one.
+std::optional<uint64_t> MediaArriving(node::Store* store, const node::SessionRecord& r) {
+  auto repl = store->catalog()->GetRepl(r.id);
+  if (!repl.ok() || repl->from_peer == crypto::PublicKey{}) return std::nullopt;
+  auto first = store->catalog()->FirstWanted(repl->from_peer, r.id);
+  return first.ok() ? *first : std::nullopt;
+}
+
 nlohmann::json MetaJson(const crypto::Metadata& meta) {
   nlohmann::json j = nlohmann::json::array();
   for (const auto& [k, v] : meta) j.push_back({k, v});
@@ -29,7 +39,7 @@ nlohmann::json MetaJson(const crypto::Metadata& meta) {
 }
 
 nlohmann::json SessionJson(const node::SessionRecord& r, const node::SessionNotes& n,
-                           bool in_use) {
+                           bool in_use, std::optional<uint64_t> arriving) {
   nlohmann::json notes = nlohmann::json::array();
   for (const auto& a : n.annotations)
     notes.push_back({{"seq", a.seq}, {"time", FormatUtc(a.time_us)},
@@ -43,6 +53,7 @@ nlohmann::json SessionJson(const node::SessionRecord& r, const node::SessionNote
           {"gaps", r.gaps},
           {"entries", r.next_seq},
           {"state", StateOf(r, in_use)},
+          {"media_complete", !arriving.has_value()},
           {"signer", n.signer_key_id},
           {"meta", MetaJson(n.meta)},
           {"annotations", notes}};
@@ -63,14 +74,17 @@ int RunSessions(const SessionsOptions& o) {
   for (const auto& r : *sessions) {
     auto notes = node::ReadSessionNotes(store->get(), r.id);
     if (!notes.ok()) return ReportError(notes.status());
+    const auto arriving = MediaArriving(store->get(), r);
     if (o.json) {
-      out.push_back(SessionJson(r, *notes, in_use));
+      out.push_back(SessionJson(r, *notes, in_use, arriving));
       continue;
     }
+    std::string state = StateOf(r, in_use);
+    if (arriving) state += ", media arriving (from seq " + std::to_string(*arriving) + ")";
     std::printf("%-36s  %-12s  %-20s  %9s  %8llu  %s\n", crypto::SessionIdToString(r.id).c_str(),
                 r.point.empty() ? "-" : r.point.c_str(), FormatUtc(r.start_us).c_str(),
                 FormatDuration(r.media_duration_us).c_str(),
-                static_cast<unsigned long long>(r.segments), StateOf(r, in_use).c_str());
+                static_cast<unsigned long long>(r.segments), state.c_str());
     for (const auto& a : notes->annotations) {
       std::string kv;
       for (const auto& [k, v] : a.meta) kv += " " + k + "=" + v;
