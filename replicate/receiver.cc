@@ -230,7 +230,9 @@ void Receiver::Loop::OnFrame(const std::string& rid, zmq::message_t& frame) {
   auto pit = peers_.find(rid);
   if (!node) {
     const std::string why = key.ok() ? allow_->WhyRefused(*key) : "no CURVE identity";
-    spdlog::warn("replication: refused a message: {}", why);
+    // Logged once per connection (it is dropped now); ZAP refuses its reconnections.
+    if (pit != peers_.end()) spdlog::warn("replication: refused a message: {}", why);
+    else spdlog::debug("replication: refused a message: {}", why);
     Refuse(pit == peers_.end() ? nullptr : &pit->second, why);
     SendTo(rid, replicate::Error{ErrorCode::kNotEnrolled, why});
     Drop(rid);

@@ -63,6 +63,7 @@ class Sender::Loop {
   // The last two blobs read (shared: a FETCH copies only its chunk out of it).
   std::deque<std::pair<crypto::Hash256, std::shared_ptr<const Bytes>>> blob_cache_;
   int64_t next_scan_us_ = 0;
+  int64_t last_scan_us_ = 0;
   std::optional<crypto::SessionId> scan_cursor_;
   std::deque<std::pair<int64_t, uint64_t>> rate_samples_;  // (time, bytes_sent) once a second
 };
@@ -287,7 +288,10 @@ void Sender::Loop::PumpEntries() {
   for (auto it = entries_in_flight_.begin(); it != entries_in_flight_.end();)
     it = now - it->second.sent_us > kEntriesAckTimeoutUs ? entries_in_flight_.erase(it)
                                                          : std::next(it);
-  if (!s_->nudged_.exchange(false) && now < next_scan_us_) return;
+  // Every 0.5 s, or sooner after an ack (but at most every 10 ms: acks come per blob).
+  if (now < next_scan_us_ && !(s_->nudged_ && now >= last_scan_us_ + 10'000)) return;
+  s_->nudged_ = false;
+  last_scan_us_ = now;
   next_scan_us_ = now + 500'000;
   node::Catalog* cat = s_->store_->catalog();
   auto ids = cat->ListOutbox(kOutboxScanLimit, scan_cursor_);
