@@ -142,6 +142,27 @@ TEST(ReplicationTest, RecorderKilledMidTransferResumesAtTheStoredOffset) {
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
 }
 
+TEST(ReplicationTest, CreditWindowGrowsToTheBandwidthDelayProduct) {
+  TempDir dir;
+  Trio trio(dir, {});
+  trio.Record(1, 4, 2 * 1024 * 1024);
+  trio.rec_link().SetDelayMs(60);  // 120 ms round trip: 4 chunks in flight would idle the link
+  trio.Start(Tier::kProvince);
+  trio.Start(Tier::kRecorder);
+  uint32_t max_window = 0;
+  const bool done = Poll(60, [&] {
+    auto st = trio.node(Tier::kProvince).Status();
+    if (!st.is_null())
+      for (const auto& p : st["replication"]["downstream"])
+        max_window = std::max<uint32_t>(max_window, p.value("window", 0u));
+    return trio.CompleteAt(Tier::kProvince) == 1;
+  });
+  ASSERT_TRUE(done) << trio.Logs();
+  std::cout << "[ measure ] largest credit window at 120 ms RTT: " << max_window << " chunks"
+            << std::endl;
+  EXPECT_GT(max_window, 4u) << "the window never grew beyond its minimum";
+}
+
 TEST(ReplicationTest, UnknownKeyIsRefusedAndNothingStored) {
   TempDir dir;
   TrioOptions o;
