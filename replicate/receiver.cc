@@ -145,7 +145,16 @@ void Receiver::Loop::Handle(Peer& p, Message& m) {
     p.relist_at_us = 0;  // new blobs may be wanted
     TopUp(p);
   } else if (auto* q = std::get_if<Query>(&m)) {
-    SendAck(p, q->session);
+    // Only about sessions this node sent: others' progress is none of its business.
+    auto repl = store_->catalog()->GetRepl(q->session);
+    if (repl.ok() && repl->from_peer == p.node.pub.transport_pk) {
+      SendAck(p, q->session);
+    } else {
+      SessionAck unknown;
+      unknown.session = q->session;
+      unknown.result = AckResult::kUnknown;
+      SendTo(p.rid, unknown);
+    }
   } else if (auto* c = std::get_if<Chunk>(&m)) {
     OnChunk(p, *c);
     TopUp(p);

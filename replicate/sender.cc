@@ -333,7 +333,15 @@ void Sender::Loop::PumpEntries() {
 Result<std::shared_ptr<const Bytes>> Sender::Loop::BlobBytes(const crypto::Hash256& h) {
   for (const auto& [hash, bytes] : blob_cache_)
     if (hash == h) return bytes;
-  TCD_ASSIGN_OR_RETURN(Bytes b, s_->store_->blobs()->GetUnverified(h));
+  // Checked once per blob (BLAKE2b runs far faster than any uplink): a blob damaged on this
+  // disk is quarantined and reported, never sent as if it were good.
+  auto got = s_->store_->blobs()->Get(h);
+  if (!got.ok() && got.status().IsCorruption()) {
+    Error("blob " + ToHex(h) + " is damaged on this node's disk: quarantined, not sent (" +
+          got.status().message() + ")");
+    (void)s_->store_->blobs()->Quarantine(h, "content hash mismatch found while replicating");
+  }
+  TCD_ASSIGN_OR_RETURN(Bytes b, std::move(got));
   auto shared = std::make_shared<const Bytes>(std::move(b));
   blob_cache_.emplace_back(h, shared);
   if (blob_cache_.size() > 2) blob_cache_.pop_front();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include <gtest/gtest.h>
@@ -236,6 +237,36 @@ TEST(ReplicationTest, ForgedSignatureIsRefusedWithTheReasonAndNothingStored) {
   }));
   auto s = RunTcd({"sessions", "--data", trio.data(Tier::kProvince), "--json"});
   EXPECT_EQ(nlohmann::json::parse(s.out, nullptr, false).size(), 0u) << s.out;
+}
+
+TEST(ReplicationTest, ABlobDamagedAtTheSenderIsQuarantinedNotSent) {
+  TempDir dir;
+  Trio trio(dir, {});
+  trio.Record(1, 3, 50000);
+  auto blobs = BlobFiles(trio.data(Tier::kRecorder));
+  ASSERT_EQ(blobs.size(), 4u);
+  std::sort(blobs.begin(), blobs.end());
+  {
+    std::fstream f(blobs[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(100);
+    char c = 0;
+    f.read(&c, 1);
+    c ^= 0x01;
+    f.seekp(100);
+    f.write(&c, 1);
+  }
+  trio.Start(Tier::kProvince);
+  trio.Start(Tier::kRecorder);
+  EXPECT_TRUE(Poll(20, [&] {
+    auto st = trio.node(Tier::kRecorder).Status();
+    return !st.is_null() && st["replication"]["upstream"]["last_error"].get<std::string>().find(
+                                "damaged on this node's disk") != std::string::npos;
+  })) << trio.Logs();
+  // The other blobs arrive; the damaged one is neither sent nor accepted.
+  Sleep(2);
+  EXPECT_EQ(trio.CompleteAt(Tier::kProvince), 0);
+  EXPECT_EQ(BlobFiles(trio.data(Tier::kProvince)).size(), 3u);
+  EXPECT_FALSE(std::filesystem::exists(blobs[0])) << "not quarantined";
 }
 
 TEST(ReplicationTest, BandwidthCapHoldsOverThirtySeconds) {
