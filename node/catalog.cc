@@ -166,15 +166,19 @@ Status Catalog::Append(const SessionRecord& record, uint64_t seq, const ChainRec
     batch.Put(blobs_, rocksdb::Slice(reinterpret_cast<const char*>(blob->data()), blob->size()),
               rocksdb::Slice(AsChars(ref)));
   }
+  return CommitWithOutbox(&batch, record.id, "catalog append seq " + std::to_string(seq));
+}
+
+Status Catalog::CommitWithOutbox(rocksdb::WriteBatch* batch, const crypto::SessionId& id,
+                                 const std::string& what) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
   std::unique_lock<std::mutex> lock(outbox_mu_, std::defer_lock);
   if (track_outbox_ && outbox_) {
     lock.lock();
-    batch.Put(outbox_, IdKey(record.id), "");
+    batch->Put(outbox_, IdKey(id), "");
   }
-  return FromRocks(db_->Write(wo, &batch),
-                   "catalog append seq " + std::to_string(seq));
+  return FromRocks(db_->Write(wo, batch), what);
 }
 
 Status Catalog::PutSession(const SessionRecord& record) {

@@ -28,6 +28,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace tcd::node {
@@ -166,6 +167,10 @@ class Catalog {
 
  private:
   Catalog() = default;
+  // Writes `batch` synced, adding the session to the outbox when outbox tracking is on (under
+  // outbox_mu_, so that RemoveFromOutbox cannot interleave). `what` names it in errors.
+  Status CommitWithOutbox(rocksdb::WriteBatch* batch, const crypto::SessionId& id,
+                          const std::string& what);
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned: destroyed before db_
   rocksdb::ColumnFamilyHandle* sessions_ = nullptr;

@@ -94,15 +94,9 @@ Status Catalog::AppendReplicated(const SessionRecord& record,
     Bytes rr = EncodeReplRecord(*new_repl);
     batch.Put(repl_, IdKey(record.id), ToSlice(rr));
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  std::unique_lock<std::mutex> lock(outbox_mu_, std::defer_lock);
-  if (track_outbox_ && outbox_) {
-    lock.lock();
-    batch.Put(outbox_, IdKey(record.id), "");
-  }
-  return FromRocks(db_->Write(wo, &batch), "catalog: store replicated entries of session " +
-                                               crypto::SessionIdToString(record.id));
+  return CommitWithOutbox(&batch, record.id,
+                          "catalog: store replicated entries of session " +
+                              crypto::SessionIdToString(record.id));
 }
 
 Status Catalog::BlobArrived(const WantedBlob& w) {
