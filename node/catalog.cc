@@ -172,7 +172,7 @@ Status Catalog::Append(const SessionRecord& record, uint64_t seq, const ChainRec
 Status Catalog::CommitWithOutbox(rocksdb::WriteBatch* batch, const crypto::SessionId& id,
                                  const std::string& what) {
   rocksdb::WriteOptions wo;
-  wo.sync = true;
+  wo.sync = sync_;
   std::unique_lock<std::mutex> lock(outbox_mu_, std::defer_lock);
   if (track_outbox_ && outbox_) {
     lock.lock();
@@ -183,7 +183,7 @@ Status Catalog::CommitWithOutbox(rocksdb::WriteBatch* batch, const crypto::Sessi
 
 Status Catalog::PutSession(const SessionRecord& record) {
   rocksdb::WriteOptions wo;
-  wo.sync = true;
+  wo.sync = sync_;
   Bytes rec = EncodeSessionRecord(record);
   return FromRocks(db_->Put(wo, sessions_, IdKey(record.id), rocksdb::Slice(AsChars(rec))),
                    "catalog put session");

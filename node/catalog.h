@@ -8,6 +8,7 @@
 //   outbox    session_id[16]                 → empty (sessions the upstream tiers do not yet hold)
 //   inbox     peer_pk[32] || session_id[16] || u64 seq → cipher_hash[32] || u64 size
 //             (replicated entries whose blob has not arrived yet; the receiver fetches these)
+//   search_docs, search_postings: the search index (node/search.h, catalog_search.cc)
 // Every mutation is one WriteBatch written with sync=true: it is either wholly durable or absent.
 //
 // Thread-safety: safe for concurrent use (RocksDB is). Read-only instances may be opened while
@@ -87,6 +88,9 @@ struct WantedBlob {
   uint64_t size = 0;
 };
 
+struct SearchQuery;  // node/search.h
+struct SearchHit;
+
 class Catalog {
  public:
   // Opens DATA/catalog (creates it only when `create`; REQUIRES: !(read_only && create)).
@@ -146,6 +150,16 @@ class Catalog {
   // the caller looked (then it stays: the new entries must travel too).
   Status RemoveFromOutbox(const crypto::SessionId& id, uint64_t next_seq);
 
+  // --- Search (catalog_search.cc; types in node/search.h) ---
+  // Sessions matching `q`, newest first (by start time, then id), at most q.limit.
+  // InvalidArgument naming the field when a filter has no searchable word.
+  Result<std::vector<SearchHit>> Search(const SearchQuery& q);
+  // Rebuilds the search index from the chain entries (writable catalogs only): drops it and
+  // indexes every session again, in batches. `progress(done, total)` after each session.
+  Status Reindex(const std::function<void(uint64_t, uint64_t)>& progress = {});
+  // Bulk loaders (benchmarks) only: when false, writes are not synced. Default true.
+  void set_sync(bool on) { sync_ = on; }
+
   Result<std::vector<SessionRecord>> ListSessions();  // in id order (= creation order)
   Result<SessionRecord> GetSession(const crypto::SessionId& id);
   // Every session id that has a summary record or chain entries (a session whose summary was
@@ -181,6 +195,7 @@ class Catalog {
   rocksdb::ColumnFamilyHandle* outbox_ = nullptr;  // idem
   rocksdb::ColumnFamilyHandle* inbox_ = nullptr;   // idem
   bool track_outbox_ = false;
+  bool sync_ = true;
   std::mutex outbox_mu_;
   std::mutex repl_mu_;  // serializes UpdateRepl  // orders Append's outbox put against RemoveFromOutbox's check
 };

@@ -38,6 +38,11 @@ Command AddNode(CLI::App& root);
 Command AddSession(CLI::App& root);  // session start|stop|annotate, over the control socket
 Command AddStatus(CLI::App& root);
 Command AddEnroll(CLI::App& root);
+Command AddSearch(CLI::App& root);   // tools/cmd_search.cc
+Command AddReindex(CLI::App& root);  // tools/cmd_search.cc
+Command AddAudit(CLI::App& root);    // tools/cmd_audit.cc
+// `tcd verify --audit --data DIR [--json]` (tools/cmd_audit.cc): exit 0 intact, 1 a problem.
+int RunVerifyAudit(const std::string& data_dir, bool json);
 
 // How a command reaches the running node (tools/control_client.cc): --socket PATH, else the
 // control_socket of --config FILE, else kDefaultControlSocket.

@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<Command> commands = {AddKeygen(app), AddRecord(app), AddSessions(app),
                                    AddExport(app), AddVerify(app), AddSession(app), AddNode(app),
-                                   AddStatus(app), AddEnroll(app)};
+                                   AddStatus(app), AddEnroll(app),   AddSearch(app), AddReindex(app),
+                                   AddAudit(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,53 @@
+// Search over a node's sessions (docs/FORMAT.md §Search index): what archivists ask for and
+// what they get back. The index lives in the catalog's RocksDB (column families search_docs
+// and search_postings), written in the same synced batch as the chain entries it derives from,
+// so it is never behind the catalog; Catalog::Reindex rebuilds it from the chain.
+//
+// Text is compared folded (node/text_fold.h): "nguyen van an" matches "Nguyễn Văn An",
+// "dong nai" matches "Đồng Nai". A query's words must each equal a word of the field (or, for
+// `text`, of any metadata value or annotation); a word ending in '*' matches as a prefix.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/chain.h"
+#include "node/catalog.h"
+
+namespace tcd::node {
+
+struct SearchQuery {
+  std::string text;         // words in any metadata value, original or annotated
+  std::string point;        // metadata "point" (whole value, folded)
+  std::string province;     // metadata "province" (whole value, folded)
+  std::string case_number;  // metadata "case" (whole value, folded)
+  std::string type;         // metadata "type": complaint | denunciation | petition | feedback
+  std::string chair;        // words of metadata "chair"
+  std::string participant;  // words of one metadata "participant"
+  std::string conference;   // metadata "conference" (whole value, folded)
+  std::optional<int64_t> from_us;  // session start >= from_us (UTC µs)
+  std::optional<int64_t> to_us;    // session start <  to_us
+  std::vector<SessionState> states;  // any of these; empty = all
+  size_t limit = 50;                 // at most this many hits (0 = no limit)
+};
+
+// Where a complete copy of the session is held, as far as this node knows.
+struct SessionLocation {
+  bool local = false;     // every entry here, blobs included (not evicted, none still arriving)
+  bool province = false;  // the next tier acknowledged holding all of it (recorder only)
+  bool central = false;   // the central tier acknowledged holding all of it (or this is central)
+};
+std::string LocationText(const SessionLocation& l);  // "local", "local+central", "province", …
+
+struct SearchHit {
+  SessionRecord session;
+  crypto::Metadata meta;  // the open entry's pairs, then every annotation's pairs in order
+  SessionLocation location;
+  // The latest value of `key` (annotations amend), or "" when absent.
+  std::string Latest(const std::string& key) const;
+  std::vector<std::string> All(const std::string& key) const;
+};
+
+}  // namespace tcd::node
