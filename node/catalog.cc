@@ -1,8 +1,12 @@
 #include "node/catalog.h"
 #include "node/catalog_internal.h"
+#include "node/search_index.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 
@@ -16,8 +20,34 @@ using namespace internal;
 namespace {
 
 constexpr uint8_t kRecordVersion = 1;
-const char* const kCfNames[] = {"default", "sessions", "chain", "blobs", "meta",
-                                "repl",    "outbox",   "inbox"};
+const char* const kCfNames[] = {"default", "sessions", "chain",       "blobs",
+                                "meta",    "repl",     "outbox",      "inbox",
+                                "search_docs", "search_postings"};
+
+// Shared by every family of every catalog in the process: filled only by what is read, so a
+// recorder's small catalog uses little of it.
+std::shared_ptr<rocksdb::Cache> BlockCache() {
+  static std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(256 << 20);
+  return cache;
+}
+
+rocksdb::ColumnFamilyOptions FamilyOptions(const std::string& name) {
+  rocksdb::ColumnFamilyOptions o;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = BlockCache();
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));  // point lookups skip files
+  t.cache_index_and_filter_blocks = true;  // bounded by the cache, not by the catalog's size
+  t.pin_l0_filter_and_index_blocks_in_cache = true;
+  if (name == "search_postings") {
+    // Bloom filters over a posting list's term (field | term | 0x00): a seek into a term's
+    // postings skips every file that has none (catalog_search.cc reads with
+    // prefix_same_as_start).
+    o.prefix_extractor = search_index::TermPrefixExtractor();
+    t.whole_key_filtering = false;
+  }
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
 
 }  // namespace
 
@@ -107,7 +137,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir, bool read
   for (int i = 0; i < static_cast<int>(std::size(kCfNames)); ++i) {
     if (read_only && std::find(existing.begin(), existing.end(), kCfNames[i]) == existing.end())
       continue;
-    cfs.emplace_back(kCfNames[i], rocksdb::ColumnFamilyOptions());
+    cfs.emplace_back(kCfNames[i], FamilyOptions(kCfNames[i]));
     slot.push_back(i);
   }
   std::unique_ptr<Catalog> c(new Catalog());
@@ -132,16 +162,21 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir, bool read
   c->repl_ = by_name[5];
   c->outbox_ = by_name[6];
   c->inbox_ = by_name[7];
+  c->search_docs_ = by_name[8];
+  c->search_postings_ = by_name[9];
+  c->read_only_ = read_only;
   if (!read_only) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
     TCD_RETURN_IF_ERROR(FromRocks(c->db_->Put(wo, c->meta_, "format-version", "1"),
                                   "catalog " + dir + ": write format-version"));
+    TCD_RETURN_IF_ERROR(c->ReindexIfMissing());
   } else {
     std::string v;
     rocksdb::Status g = c->db_->Get(rocksdb::ReadOptions(), c->meta_, "format-version", &v);
     if (g.ok() && v != "1")
       return Status::Corruption("catalog " + dir + ": unsupported format-version " + v);
+    if (c->search_docs_) TCD_RETURN_IF_ERROR(c->ReindexIfMissing());  // only reads the marker
   }
   return c;
 }
@@ -160,6 +195,7 @@ Status Catalog::Append(const SessionRecord& record, uint64_t seq, const ChainRec
   Bytes ch = EncodeChainRecord(chain);
   batch.Put(sessions_, IdKey(record.id), rocksdb::Slice(AsChars(rec)));
   batch.Put(chain_, ChainKey(record.id, seq), rocksdb::Slice(AsChars(ch)));
+  TCD_RETURN_IF_ERROR(IndexForSearch(&batch, record, {ByteView(chain.entry)}));
   if (blob) {
     Bytes ref(record.id.begin(), record.id.end());
     Writer(&ref).U64(seq);
@@ -184,9 +220,11 @@ Status Catalog::CommitWithOutbox(rocksdb::WriteBatch* batch, const crypto::Sessi
 Status Catalog::PutSession(const SessionRecord& record) {
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
+  rocksdb::WriteBatch batch;
   Bytes rec = EncodeSessionRecord(record);
-  return FromRocks(db_->Put(wo, sessions_, IdKey(record.id), rocksdb::Slice(AsChars(rec))),
-                   "catalog put session");
+  batch.Put(sessions_, IdKey(record.id), rocksdb::Slice(AsChars(rec)));
+  TCD_RETURN_IF_ERROR(IndexForSearch(&batch, record, {}));  // the summary results show
+  return FromRocks(db_->Write(wo, &batch), "catalog put session");
 }
 
 Result<std::vector<SessionRecord>> Catalog::ListSessions() {

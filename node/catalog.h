@@ -28,6 +28,8 @@
 
 namespace rocksdb {
 class DB;
+class Iterator;
+struct ReadOptions;
 class ColumnFamilyHandle;
 class WriteBatch;
 }  // namespace rocksdb
@@ -88,8 +90,12 @@ struct WantedBlob {
   uint64_t size = 0;
 };
 
+namespace search_index {
+struct PostFilter;
+}
 struct SearchQuery;  // node/search.h
 struct SearchHit;
+struct SessionLocation;
 
 class Catalog {
  public:
@@ -157,6 +163,9 @@ class Catalog {
   // Rebuilds the search index from the chain entries (writable catalogs only): drops it and
   // indexes every session again, in batches. `progress(done, total)` after each session.
   Status Reindex(const std::function<void(uint64_t, uint64_t)>& progress = {});
+  // Rewrites every family into its final shape (full compaction), e.g. after a reindex or a
+  // bulk load, so that reads find bloom filters and few files. Writable catalogs only.
+  Status Compact();
   // Bulk loaders (benchmarks) only: when false, writes are not synced. Default true.
   void set_sync(bool on) { sync_ = on; }
 
@@ -185,6 +194,26 @@ class Catalog {
   // outbox_mu_, so that RemoveFromOutbox cannot interleave). `what` names it in errors.
   Status CommitWithOutbox(rocksdb::WriteBatch* batch, const crypto::SessionId& id,
                           const std::string& what);
+  // Adds the search index's changes for chain entries `entries` (encodings, in chain order) of
+  // session `id` to `batch` (catalog_search.cc). An entry that does not decode is not indexed
+  // (logged): the index never stands in the way of storing evidence.
+  // Also rewrites the session's search document with `record` (the summary results show).
+  Status IndexForSearch(rocksdb::WriteBatch* batch, const SessionRecord& record,
+                        const std::vector<ByteView>& entries);
+  // Rebuilds the index when the catalog has none yet (created before the index existed, or a
+  // rebuild was interrupted).
+  Status ReindexIfMissing();
+  // Reads the documents of the matches `suffixes` (posting suffixes, ascending; one MultiGet
+  // per family), appends the ones that pass `filter` and q.states to *hits (up to q.limit),
+  // and clears *suffixes.
+  // *inbox is created when first needed.
+  Status ReadHits(const rocksdb::ReadOptions& ro, std::unique_ptr<rocksdb::Iterator>* inbox,
+                  const SearchQuery& q,
+                  const search_index::PostFilter& filter, std::vector<std::string>* suffixes,
+                  std::vector<SearchHit>* hits);
+  // Where complete copies of the session are, from its replication record and the inbox.
+  Result<SessionLocation> Locate(const SessionRecord& s, const ReplRecord& r,
+                                 rocksdb::Iterator* inbox);
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned: destroyed before db_
   rocksdb::ColumnFamilyHandle* sessions_ = nullptr;
@@ -194,10 +223,14 @@ class Catalog {
   rocksdb::ColumnFamilyHandle* repl_ = nullptr;    // null on an old catalog opened read-only
   rocksdb::ColumnFamilyHandle* outbox_ = nullptr;  // idem
   rocksdb::ColumnFamilyHandle* inbox_ = nullptr;   // idem
+  rocksdb::ColumnFamilyHandle* search_docs_ = nullptr;      // idem
+  rocksdb::ColumnFamilyHandle* search_postings_ = nullptr;  // idem
   bool track_outbox_ = false;
   bool sync_ = true;
-  std::mutex outbox_mu_;
-  std::mutex repl_mu_;  // serializes UpdateRepl  // orders Append's outbox put against RemoveFromOutbox's check
+  bool read_only_ = false;
+  bool search_ready_ = false;  // the search index is complete and of the current version
+  std::mutex outbox_mu_;  // orders Append's outbox put against RemoveFromOutbox's check
+  std::mutex repl_mu_;  // serializes UpdateRepl
 };
 
 }  // namespace tcd::node

@@ -76,10 +76,13 @@ Status Catalog::AppendReplicated(const SessionRecord& record,
   rocksdb::WriteBatch batch;
   Bytes rec = EncodeSessionRecord(record);
   batch.Put(sessions_, IdKey(record.id), ToSlice(rec));
+  std::vector<ByteView> encodings;
   for (const auto& [seq, cr] : entries) {
     Bytes ch = EncodeChainRecord(cr);
     batch.Put(chain_, ChainKey(record.id, seq), ToSlice(ch));
+    encodings.push_back(cr.entry);
   }
+  TCD_RETURN_IF_ERROR(IndexForSearch(&batch, record, encodings));
   for (const auto& [hash, seq] : refs) {
     Bytes ref(record.id.begin(), record.id.end());
     Writer(&ref).U64(seq);

@@ -1,1 +1,437 @@
-// placeholder
+// Search: folding, and Catalog::Search against a brute-force reference on a generated catalog
+// of Vietnamese names, case types, conferences and annotations.
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+#include <set>
+
+#include "node/catalog.h"
+#include "node/search.h"
+#include "node/text_fold.h"
+
+namespace tcd::node {
+namespace {
+
+TEST(TextFoldTest, FoldsVietnameseDiacriticsCaseAndDStroke) {
+  EXPECT_EQ(FoldText("Nguyễn Văn An"), "nguyen van an");
+  EXPECT_EQ(FoldText("Đồng Nai"), "dong nai");
+  EXPECT_EQ(FoldText("ĐẶNG ĐỨC ĐÔNG"), "dang duc dong");
+  EXPECT_EQ(FoldText("Thừa Thiên Huế"), "thua thien hue");
+  EXPECT_EQ(FoldText("Bà Rịa – Vũng Tàu"), "ba ria vung tau");
+  EXPECT_EQ(FoldText("Phường Ươm Tơ, Quận Ứng Hòa"), "phuong uom to quan ung hoa");
+  EXPECT_EQ(FoldText("KN-2024/17"), "kn 2024 17");
+  // Decomposed input (NFD, as some keyboards produce it) folds the same as precomposed.
+  EXPECT_EQ(FoldText("Nguye\xcc\x82\xcc\x83n"), "nguyen");
+  EXPECT_EQ(FoldWords("  a\xff" "b  "), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(FoldText("--- / ---"), "");
+  EXPECT_EQ(FoldText("Ｎｇｕｙｅｎ"), "nguyen");  // full-width compatibility forms
+}
+
+constexpr int64_t kDay = 86400ll * 1000000;
+constexpr int64_t kT0 = 1'700'000'000ll * 1000000;  // 2023-11-14
+
+struct Generated {
+  crypto::SessionId id{};
+  int64_t start_us = 0;
+  SessionState state = SessionState::kSealed;
+  crypto::Metadata meta;  // open pairs then annotation pairs
+};
+
+crypto::SessionId MakeId(uint32_t n) {
+  crypto::SessionId id{};
+  for (int i = 0; i < 4; ++i) id[i] = static_cast<uint8_t>(n >> (24 - 8 * i));
+  id[15] = 0x5a;
+  return id;
+}
+
+class SearchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tcd-search-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    auto c = Catalog::Open(dir_.string(), false, true);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    catalog_ = std::move(c).value();
+    catalog_->set_sync(false);  // search is under test, not durability: keep it quick
+  }
+  void TearDown() override {
+    catalog_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Appends an open entry (and annotations, one entry each) for a session.
+  void Add(const Generated& g, const std::vector<crypto::Metadata>& annotations = {}) {
+    crypto::OpenBody body;
+    crypto::Metadata open_meta(g.meta.begin(), g.meta.end());
+    size_t annotated = 0;
+    for (const auto& a : annotations) annotated += a.size();
+    open_meta.resize(g.meta.size() - annotated);
+    body.meta = open_meta;
+    SessionRecord r;
+    r.id = g.id;
+    r.state = g.state;
+    r.start_us = g.start_us;
+    r.end_us = g.start_us + 60'000'000;
+    r.media_duration_us = 60'000'000;
+    uint64_t seq = 0;
+    auto append = [&](crypto::EntryKind kind, Bytes b) {
+      crypto::ChainEntry e;
+      e.kind = kind;
+      e.session = g.id;
+      e.seq = seq;
+      e.start_us = g.start_us + static_cast<int64_t>(seq) * 1000;
+      e.body = std::move(b);
+      r.next_seq = seq + 1;
+      ASSERT_TRUE(catalog_->Append(r, seq, {crypto::EncodeEntry(e), {}}, std::nullopt).ok());
+      ++seq;
+    };
+    append(crypto::EntryKind::kOpen, crypto::EncodeOpenBody(body));
+    for (const auto& a : annotations) {
+      Bytes b;
+      crypto::EncodeMeta(a, &b);
+      append(crypto::EntryKind::kAnnotation, std::move(b));
+    }
+    all_.push_back(g);
+  }
+
+  // The reference: what a person would expect, computed naively.
+  std::vector<crypto::SessionId> Reference(const SearchQuery& q) {
+    auto words = [](const std::string& s) {
+      auto w = FoldWords(s);
+      return std::set<std::string>(w.begin(), w.end());
+    };
+    auto has_value = [](const Generated& g, const std::string& key, const std::string& v) {
+      return std::any_of(g.meta.begin(), g.meta.end(), [&](const auto& p) {
+        return p.first == key && FoldText(p.second) == FoldText(v);
+      });
+    };
+    auto one_value_has_words = [&](const Generated& g, const std::string& key,
+                                   const std::string& text) {
+      auto want = words(text);
+      return std::any_of(g.meta.begin(), g.meta.end(), [&](const auto& p) {
+        if (p.first != key) return false;
+        auto have = words(p.second);
+        return std::includes(have.begin(), have.end(), want.begin(), want.end());
+      });
+    };
+    std::vector<const Generated*> match;
+    for (const auto& g : all_) {
+      if (q.from_us && g.start_us < *q.from_us) continue;
+      if (q.to_us && g.start_us >= *q.to_us) continue;
+      if (!q.states.empty() &&
+          std::find(q.states.begin(), q.states.end(), g.state) == q.states.end())
+        continue;
+      if (!q.text.empty()) {
+        std::set<std::string> all;
+        for (const auto& p : g.meta)
+          for (const auto& w : FoldWords(p.second)) all.insert(w);
+        auto want = words(q.text);
+        if (!std::includes(all.begin(), all.end(), want.begin(), want.end())) continue;
+      }
+      if (!q.point.empty() && !has_value(g, "point", q.point)) continue;
+      if (!q.province.empty() && !has_value(g, "province", q.province)) continue;
+      if (!q.case_number.empty() && !has_value(g, "case", q.case_number)) continue;
+      if (!q.type.empty() && !has_value(g, "type", q.type)) continue;
+      if (!q.conference.empty() && !has_value(g, "conference", q.conference)) continue;
+      if (!q.chair.empty() && !one_value_has_words(g, "chair", q.chair)) continue;
+      if (!q.participant.empty() && !one_value_has_words(g, "participant", q.participant))
+        continue;
+      match.push_back(&g);
+    }
+    std::sort(match.begin(), match.end(), [](const Generated* a, const Generated* b) {
+      return a->start_us != b->start_us ? a->start_us > b->start_us : a->id < b->id;
+    });
+    std::vector<crypto::SessionId> out;
+    for (const auto* g : match)
+      if (q.limit == 0 || out.size() < q.limit) out.push_back(g->id);
+    return out;
+  }
+
+  std::vector<crypto::SessionId> Ids(const SearchQuery& q) {
+    auto hits = catalog_->Search(q);
+    EXPECT_TRUE(hits.ok()) << hits.status().ToString();
+    std::vector<crypto::SessionId> out;
+    if (hits.ok())
+      for (const auto& h : *hits) out.push_back(h.session.id);
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Catalog> catalog_;
+  std::vector<Generated> all_;
+};
+
+const char* const kFamily[] = {"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Đặng", "Đỗ", "Ngô"};
+const char* const kMiddle[] = {"Văn", "Thị", "Hữu", "Đức", "Minh", "Ngọc"};
+const char* const kGiven[] = {"An", "Bình", "Cúc", "Dũng", "Hùng", "Lan", "Mai", "Sơn", "Yến"};
+const char* const kProvinces[] = {"Đồng Nai", "Thừa Thiên Huế", "Hà Nội", "Bà Rịa – Vũng Tàu",
+                                  "Đà Nẵng"};
+const char* const kTypes[] = {"complaint", "denunciation", "petition", "feedback"};
+
+// 600 sessions over 100 days: names, provinces, points, cases, types; some conferences and
+// annotations (a new case number, an added participant, a note).
+class GeneratedSearchTest : public SearchTest {
+ protected:
+  void SetUp() override {
+    SearchTest::SetUp();
+    std::mt19937 rng(7);
+    auto pick = [&](const auto& arr) { return arr[rng() % std::size(arr)]; };
+    auto name = [&] {
+      return std::string(pick(kFamily)) + " " + pick(kMiddle) + " " + pick(kGiven);
+    };
+    for (uint32_t i = 0; i < 600; ++i) {
+      Generated g;
+      g.id = MakeId(i);
+      // Some sessions share a start time (tie order: session id).
+      g.start_us = kT0 + static_cast<int64_t>(rng() % 100) * kDay +
+                   static_cast<int64_t>(rng() % 4) * 3'600'000'000;
+      g.state = i % 13 == 0 ? SessionState::kRecovered : SessionState::kSealed;
+      std::string province = pick(kProvinces);
+      g.meta = {{"point", "xa-" + std::to_string(rng() % 40)},
+                {"province", province},
+                {"case", "KN-2024/" + std::to_string(rng() % 200)},
+                {"type", pick(kTypes)},
+                {"chair", name()},
+                {"participant", name()},
+                {"participant", name()}};
+      if (i % 9 == 0) g.meta.push_back({"note", "Khiếu nại về đất đai ở " + province});
+      if (i % 20 < 3) g.meta.push_back({"conference", "HN-" + std::to_string(i / 20)});
+      std::vector<crypto::Metadata> ann;
+      if (i % 17 == 0) ann.push_back({{"case", "TC-2025/" + std::to_string(i)}});
+      if (i % 23 == 0) ann.push_back({{"participant", "Vũ Thị Thảo"}, {"note", "bổ sung"}});
+      for (const auto& a : ann) g.meta.insert(g.meta.end(), a.begin(), a.end());
+      Add(g, ann);
+    }
+  }
+};
+
+TEST_F(GeneratedSearchTest, MatchesTheReferenceForRandomQueries) {
+  std::mt19937 rng(11);
+  auto pick = [&](const auto& arr) { return arr[rng() % std::size(arr)]; };
+  int nonempty = 0;
+  for (int round = 0; round < 400; ++round) {
+    SearchQuery q;
+    q.limit = round % 3 == 0 ? 0 : 1 + rng() % 30;
+    const Generated& g = all_[rng() % all_.size()];
+    auto value = [&](const std::string& key) {
+      for (const auto& [k, v] : g.meta)
+        if (k == key) return v;
+      return std::string();
+    };
+    switch (round % 8) {
+      case 0: q.text = FoldText(value("participant")); break;  // typed without diacritics
+      case 1: q.point = value("point"); q.from_us = g.start_us - 10 * kDay; break;
+      case 2: q.province = value("province"); q.type = value("type"); break;
+      case 3: q.case_number = value("case"); break;
+      case 4: q.chair = pick(kGiven); q.to_us = g.start_us; break;
+      case 5: q.participant = std::string(pick(kFamily)) + " " + pick(kGiven); break;
+      case 6: q.text = "DONG nai khieu nai"; q.states = {SessionState::kSealed}; break;
+      case 7:
+        q.from_us = g.start_us;
+        q.to_us = g.start_us + 3 * kDay;
+        q.text = pick(kMiddle);
+        break;
+    }
+    auto want = Reference(q);
+    nonempty += !want.empty();
+    ASSERT_EQ(Ids(q), want) << "round " << round << " text='" << q.text << "' point='" << q.point
+                            << "' case='" << q.case_number << "' chair='" << q.chair
+                            << "' participant='" << q.participant << "'";
+  }
+  EXPECT_GT(nonempty, 300);  // the queries do find things
+}
+
+TEST_F(GeneratedSearchTest, DiacriticFreeNamesFindVietnameseNames) {
+  SearchQuery q;
+  q.text = "dong nai";
+  q.limit = 0;
+  auto hits = catalog_->Search(q);
+  ASSERT_TRUE(hits.ok());
+  ASSERT_FALSE(hits->empty());
+  for (const auto& h : *hits) {
+    bool found = false;
+    for (const auto& [k, v] : h.meta) found |= v.find("Đồng Nai") != std::string::npos;
+    EXPECT_TRUE(found) << crypto::SessionIdToString(h.session.id);
+  }
+  EXPECT_EQ(hits->size(), Reference(q).size());
+  // Newest first.
+  for (size_t i = 1; i < hits->size(); ++i)
+    EXPECT_GE((*hits)[i - 1].session.start_us, (*hits)[i].session.start_us);
+}
+
+TEST_F(GeneratedSearchTest, AnnotationsAreSearchableAndTheOriginalStaysFindable) {
+  const Generated& g = all_[17];  // i % 17 == 0: its case was amended to TC-2025/17
+  SearchQuery amended;
+  amended.case_number = "tc-2025/17";
+  EXPECT_EQ(Ids(amended), std::vector<crypto::SessionId>{g.id});
+  SearchQuery original;
+  original.case_number = g.meta[2].second;
+  original.limit = 0;
+  auto ids = Ids(original);
+  EXPECT_NE(std::find(ids.begin(), ids.end(), g.id), ids.end());
+  auto hits = catalog_->Search(amended);
+  ASSERT_TRUE(hits.ok());
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].Latest("case"), "TC-2025/17");  // the latest value is shown
+  SearchQuery added;  // a participant added by annotation, typed without diacritics
+  added.participant = "vu thi thao";
+  added.limit = 0;
+  EXPECT_EQ(Ids(added), Reference(added));
+  EXPECT_EQ(Ids(added).size(), 600u / 23 + 1);
+}
+
+TEST_F(GeneratedSearchTest, ConferenceFindsEverySessionOfIt) {
+  SearchQuery q;
+  q.conference = "hn-3";  // sessions 60, 61, 62
+  q.limit = 0;
+  auto ids = Ids(q);
+  std::set<crypto::SessionId> got(ids.begin(), ids.end());
+  EXPECT_EQ(got, (std::set<crypto::SessionId>{MakeId(60), MakeId(61), MakeId(62)}));
+}
+
+TEST_F(GeneratedSearchTest, PrefixWords) {
+  SearchQuery q;
+  q.chair = "nguy*";
+  q.limit = 0;
+  auto ids = Ids(q);
+  SearchQuery full;
+  full.chair = "nguyen";
+  full.limit = 0;
+  EXPECT_EQ(ids, Ids(full));
+  SearchQuery wide;
+  wide.text = "x*";  // xa-0 … xa-39 give words "xa" only: fine
+  EXPECT_TRUE(catalog_->Search(wide).ok());
+  SearchQuery too_wide;
+  too_wide.text = "1*";  // more than 64 different numbers start with 1
+  auto r = catalog_->Search(too_wide);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsInvalidArgument());
+  EXPECT_NE(r.status().ToString().find("1*"), std::string::npos);
+}
+
+TEST_F(GeneratedSearchTest, ReindexGivesTheSameAnswers) {
+  SearchQuery q;
+  q.text = "nguyen";
+  q.limit = 0;
+  auto before = Ids(q);
+  ASSERT_FALSE(before.empty());
+  uint64_t last = 0;
+  ASSERT_TRUE(catalog_->Reindex([&](uint64_t done, uint64_t total) {
+    EXPECT_EQ(total, 600u);
+    last = done;
+  }).ok());
+  EXPECT_EQ(last, 600u);
+  EXPECT_EQ(Ids(q), before);
+  // A read-only open (as `tcd search` does while the node runs) sees the same.
+  catalog_.reset();
+  auto ro = Catalog::Open(dir_.string(), true);
+  ASSERT_TRUE(ro.ok());
+  catalog_ = std::move(ro).value();
+  EXPECT_EQ(Ids(q), before);
+}
+
+TEST_F(SearchTest, DateRangeEdgesAreHalfOpen) {
+  const int64_t from = kT0 + 10 * kDay, to = kT0 + 20 * kDay;
+  int n = 0;
+  for (int64_t t : {from - 1, from, from + 1, to - 1, to, to + 1}) {
+    Generated g;
+    g.id = MakeId(n++);
+    g.start_us = t;
+    g.meta = {{"point", "p"}};
+    Add(g);
+  }
+  SearchQuery q;
+  q.from_us = from;
+  q.to_us = to;
+  EXPECT_EQ(Ids(q), (std::vector<crypto::SessionId>{MakeId(3), MakeId(2), MakeId(1)}));
+  q.point = "P";
+  EXPECT_EQ(Ids(q), (std::vector<crypto::SessionId>{MakeId(3), MakeId(2), MakeId(1)}));
+  q.from_us.reset();
+  EXPECT_EQ(Ids(q).size(), 4u);
+  q.to_us.reset();
+  q.from_us = to;
+  EXPECT_EQ(Ids(q), (std::vector<crypto::SessionId>{MakeId(5), MakeId(4)}));
+}
+
+TEST_F(SearchTest, ResultsShowTheCurrentSummary) {
+  Generated g;
+  g.id = MakeId(9);
+  g.start_us = kT0;
+  g.state = SessionState::kRecording;
+  g.meta = {{"chair", "Lý Thị Mai"}};
+  Add(g);
+  SearchQuery q;
+  q.chair = "ly thi mai";
+  q.states = {SessionState::kRecording};
+  EXPECT_EQ(Ids(q), std::vector<crypto::SessionId>{g.id});
+  auto r = catalog_->GetSession(g.id);
+  ASSERT_TRUE(r.ok());
+  r->state = SessionState::kUnsealed;  // as recovery marks it
+  r->media_duration_us = 123'000'000;
+  ASSERT_TRUE(catalog_->PutSession(*r).ok());
+  EXPECT_TRUE(Ids(q).empty());
+  q.states = {SessionState::kUnsealed};
+  auto hits = catalog_->Search(q);
+  ASSERT_TRUE(hits.ok());
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].session.media_duration_us, 123'000'000);
+  EXPECT_EQ((*hits)[0].Latest("chair"), "Lý Thị Mai");
+}
+
+TEST_F(SearchTest, EmptyWordsAreRefusedNamingTheOption) {
+  SearchQuery q;
+  q.chair = " -- ";
+  auto r = catalog_->Search(q);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("--chair"), std::string::npos);
+}
+
+TEST_F(SearchTest, OldCatalogIsIndexedWhenOpenedForWriting) {
+  Generated g;
+  g.id = MakeId(1);
+  g.start_us = kT0;
+  g.meta = {{"chair", "Hồ Thị Lý"}};
+  Add(g);
+  catalog_.reset();
+  {  // Make it a catalog from before the index: no search families, no marker.
+    rocksdb::DBOptions o;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir_.string(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir_.string(), cfs, &handles, &db).ok());
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "meta") {
+        ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), handles[i], "search-index-version").ok());
+      }
+      if (names[i].starts_with("search_")) {
+        ASSERT_TRUE(db->DropColumnFamily(handles[i]).ok());
+      }
+    }
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+  {  // Read-only, it says what to do.
+    auto ro = Catalog::Open(dir_.string(), true);
+    ASSERT_TRUE(ro.ok());
+    auto r = (*ro)->Search(SearchQuery{});
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().ToString().find("tcd reindex"), std::string::npos);
+  }
+  auto c = Catalog::Open(dir_.string(), false);  // writable: builds the index
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  catalog_ = std::move(c).value();
+  SearchQuery q;
+  q.chair = "ho thi ly";
+  EXPECT_EQ(Ids(q), std::vector<crypto::SessionId>{MakeId(1)});
+}
+
+}  // namespace
+}  // namespace tcd::node
