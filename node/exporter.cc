@@ -2,12 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
+#include <memory>
+
 #include "crypto/chain.h"
 #include "node/store.h"
 #include "node/verifier.h"
 
 namespace tcd::node {
 namespace {
+
+using crypto::EntryKind;
 
 std::string RunPath(const std::string& out, uint32_t run) {
   if (run == 0) return out;
@@ -28,86 +33,127 @@ Result<crypto::SecretBytes> OpenKey(const crypto::ChainEntry& open,
                                  " (its recipients: " + ids + ")");
 }
 
-// One output file being written: temp name until Finish().
-struct RunFile {
-  std::string path, temp;
-  std::unique_ptr<WritableFile> file;
-};
-
-Status FinishRun(Env* env, RunFile* f) {
-  if (!f->file) return Status::OK();
-  TCD_RETURN_IF_ERROR(f->file->Sync());
-  TCD_RETURN_IF_ERROR(f->file->Close());
-  f->file.reset();
-  TCD_RETURN_IF_ERROR(env->RenameFile(f->temp, f->path));
-  size_t slash = f->path.find_last_of('/');
-  return env->SyncDir(slash == std::string::npos ? "." : f->path.substr(0, slash));
+bool IsMedia(const crypto::ChainEntry& e) {
+  return e.kind == EntryKind::kInit || e.kind == EntryKind::kSegment;
 }
+
+// Output files written under a temporary name; removed unless published.
+class PendingFiles {
+ public:
+  explicit PendingFiles(Env* env) : env_(env) {}
+  ~PendingFiles() {
+    for (const auto& [path, temp] : files_) (void)env_->RemoveFile(temp);
+  }
+  void Add(const std::string& path) { files_.emplace_back(path, path + ".part"); }
+  const std::string& temp() const { return files_.back().second; }
+  // Renames every file into place and syncs their directories.
+  Status Publish() {
+    for (const auto& [path, temp] : files_) {
+      TCD_RETURN_IF_ERROR(env_->RenameFile(temp, path));
+      size_t slash = path.find_last_of('/');
+      TCD_RETURN_IF_ERROR(env_->SyncDir(slash == std::string::npos ? "." : path.substr(0, slash)));
+    }
+    files_.clear();
+    return Status::OK();
+  }
+
+ private:
+  Env* const env_;
+  std::vector<std::pair<std::string, std::string>> files_;  // (final path, temp path)
+};
 
 }  // namespace
 
+Result<ExportSource> LoadForExport(Store* store, const crypto::SessionId& session,
+                                   const crypto::ArchiveKeyPair& key) {
+  ExportSource src;
+  src.id = session;
+  src.sid = crypto::SessionIdToString(session);
+  TCD_ASSIGN_OR_RETURN(src.report, VerifySession(store, session));
+  const VerifyReport& r = src.report;
+  if (!r.ok && r.problem != Problem::kUnsealed)
+    return Status::Corruption("session " + src.sid + " does not verify at seq " +
+                              std::to_string(r.bad_seq.value_or(0)) + " (" +
+                              ProblemName(r.problem) + "): " + r.detail);
+  if (!r.ok) spdlog::warn("session {} is not sealed; exporting what it holds", src.sid);
+  TCD_ASSIGN_OR_RETURN(src.chain, store->catalog()->GetChain(session));
+  src.chain.resize(std::min<size_t>(src.chain.size(), r.entries));
+  for (const auto& [seq, rec] : src.chain) {
+    TCD_ASSIGN_OR_RETURN(crypto::ChainEntry e, crypto::DecodeEntry(rec.entry));
+    src.entries.push_back(std::move(e));
+  }
+  if (src.entries.empty()) return Status::Corruption("session " + src.sid + " has no open entry");
+  TCD_ASSIGN_OR_RETURN(src.session_key, OpenKey(src.entries[0], key, src.sid));
+  return src;
+}
+
+std::vector<RunPieces> PlanRuns(const std::vector<crypto::ChainEntry>& entries,
+                                const std::function<bool(const crypto::ChainEntry&)>& keep) {
+  std::vector<RunPieces> runs;
+  std::map<uint32_t, size_t> index;  // run → position in `runs`
+  for (const auto& e : entries) {
+    if (!IsMedia(e)) continue;
+    auto run = crypto::DecodeRunBody(e.body);
+    if (!run.ok()) continue;  // verified chains have none
+    auto it = index.find(*run);
+    if (e.kind == EntryKind::kInit) {
+      if (it == index.end()) {
+        index[*run] = runs.size();
+        runs.push_back({*run, {e.seq}});
+      }
+    } else if (it != index.end() && (!keep || keep(e))) {
+      runs[it->second].seqs.push_back(e.seq);
+    }
+  }
+  if (keep) std::erase_if(runs, [](const RunPieces& r) { return r.seqs.size() < 2; });
+  return runs;
+}
+
+Result<Bytes> DecryptEntry(Store* store, const ExportSource& src, const crypto::ChainEntry& e) {
+  const std::string where = "session " + src.sid + ", seq " + std::to_string(e.seq);
+  auto blob = store->blobs()->Get(e.cipher_hash);
+  if (!blob.ok()) return blob.status().WithContext(where);
+  auto plain = crypto::DecryptBlob(src.session_key, src.id, e.seq, *blob);
+  if (!plain.ok()) return plain.status().WithContext(where);
+  if (plain->size() != e.plain_size || crypto::Blake2b256(*plain) != e.plain_hash)
+    return Status::Corruption(where + ": decrypted bytes do not match the signed plaintext hash");
+  return plain;
+}
+
 Result<ExportResult> ExportSession(Store* store, const crypto::SessionId& session,
                                    const crypto::ArchiveKeyPair& key, const std::string& out_mp4,
-                                   const std::function<void(uint64_t, uint64_t)>& progress) {
-  const std::string sid = crypto::SessionIdToString(session);
-  TCD_ASSIGN_OR_RETURN(VerifyReport report, VerifySession(store, session));
-  if (!report.ok && report.problem != Problem::kUnsealed)
-    return Status::Corruption("session " + sid + " does not verify at seq " +
-                              std::to_string(report.bad_seq.value_or(0)) + " (" +
-                              ProblemName(report.problem) + "): " + report.detail);
-  if (!report.ok) spdlog::warn("session {} is not sealed; exporting what it holds", sid);
-  TCD_ASSIGN_OR_RETURN(auto chain, store->catalog()->GetChain(session));
-  TCD_ASSIGN_OR_RETURN(crypto::ChainEntry open, crypto::DecodeEntry(chain.at(0).second.entry));
-  TCD_ASSIGN_OR_RETURN(crypto::SecretBytes skey, OpenKey(open, key, sid));
-
+                                   const std::function<void(uint64_t, uint64_t)>& progress,
+                                   const std::function<Status()>& before_publish) {
+  TCD_ASSIGN_OR_RETURN(ExportSource src, LoadForExport(store, session, key));
+  std::vector<RunPieces> runs = PlanRuns(src.entries);
+  if (runs.empty())
+    return Status::NotFound("session " + src.sid + " holds no recording yet (no init segment)");
+  uint64_t total = 0, done = 0;
+  for (const auto& r : runs) total += r.seqs.size();
   ExportResult result;
-  result.sealed = report.sealed;
-  Env* env = store->env();
-  RunFile current;
-  std::vector<std::string> temps;
-  auto fail = [&](Status s) {
-    current.file.reset();
-    for (const auto& t : temps) (void)env->RemoveFile(t);
-    return s;
-  };
-  for (uint64_t i = 1; i < report.entries; ++i) {
-    auto e = crypto::DecodeEntry(chain[i].second.entry);
-    if (!e.ok()) return fail(e.status());
-    if (e->kind != crypto::EntryKind::kInit && e->kind != crypto::EntryKind::kSegment) continue;
-    auto blob = store->blobs()->Get(e->cipher_hash);
-    if (!blob.ok()) return fail(blob.status().WithContext("seq " + std::to_string(i)));
-    auto plain = crypto::DecryptBlob(skey, session, e->seq, *blob);
-    if (!plain.ok()) return fail(plain.status().WithContext("seq " + std::to_string(i)));
-    if (crypto::Blake2b256(*plain) != e->plain_hash)
-      return fail(Status::Corruption("seq " + std::to_string(i) +
-                                     ": decrypted bytes do not match the signed plaintext hash"));
-    if (e->kind == crypto::EntryKind::kInit) {
-      Status fs = FinishRun(env, &current);
-      if (!fs.ok()) return fail(fs);
-      auto run = crypto::DecodeRunBody(e->body);
-      if (!run.ok()) return fail(run.status());
-      current.path = RunPath(out_mp4, *run);
-      current.temp = current.path + ".part";
-      auto f = env->NewWritableFile(current.temp);
-      if (!f.ok()) return fail(f.status());
-      current.file = std::move(f).value();
-      temps.push_back(current.temp);
-      result.files.push_back(current.path);
-    } else if (!current.file) {
-      return fail(Status::Corruption("seq " + std::to_string(i) + ": segment before any init"));
-    } else {
-      result.segments++;
-      result.media_duration_us += e->duration_us;
+  result.sealed = src.report.sealed;
+  PendingFiles pending(store->env());
+  for (const auto& run : runs) {
+    const std::string path = RunPath(out_mp4, run.run);
+    pending.Add(path);
+    TCD_ASSIGN_OR_RETURN(auto file, store->env()->NewWritableFile(pending.temp()));
+    for (uint64_t seq : run.seqs) {
+      const crypto::ChainEntry& e = src.entries[seq];
+      TCD_ASSIGN_OR_RETURN(Bytes plain, DecryptEntry(store, src, e));
+      TCD_RETURN_IF_ERROR(file->Append(plain));
+      result.bytes += plain.size();
+      if (e.kind == EntryKind::kSegment) {
+        result.segments++;
+        result.media_duration_us += e.duration_us;
+      }
+      if (progress) progress(++done, total);
     }
-    Status as = current.file->Append(*plain);
-    if (!as.ok()) return fail(as);
-    result.bytes += plain->size();
-    if (progress) progress(i, report.entries - 1);
+    TCD_RETURN_IF_ERROR(file->Sync());
+    TCD_RETURN_IF_ERROR(file->Close());
+    result.files.push_back(path);
   }
-  Status fs = FinishRun(env, &current);
-  if (!fs.ok()) return fail(fs);
-  if (result.files.empty())
-    return Status::NotFound("session " + sid + " holds no recording yet (no init segment)");
+  if (before_publish) TCD_RETURN_IF_ERROR(before_publish());
+  TCD_RETURN_IF_ERROR(pending.Publish());
   return result;
 }
 

@@ -1,21 +1,60 @@
 // Exporter: decrypts a session into playable MP4 files (no re-encoding): for each run, the
 // init segment followed by its media segments, byte for byte as the recorder cut them. Every
 // blob's ciphertext hash, AEAD tag and plaintext hash are checked against the signed chain on
-// the way; the output is written to a temporary file, fsynced and renamed into place, so a
-// failed export never leaves a partial MP4 under the requested name.
+// the way; the output is written to temporary files, fsynced and renamed into place only when
+// every run is complete, so a failed export never leaves a partial MP4 under the requested
+// name.
+//
+// The pieces (LoadForExport, PlanRuns, DecryptEntry) are shared with the evidence bundle
+// (node/bundle.h).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "crypto/chain.h"
 #include "crypto/keys.h"
 #include "crypto/session_crypto.h"
+#include "node/catalog.h"
+#include "node/verifier.h"
 
 namespace tcd::node {
 
 class Store;
+
+// A session ready to be decrypted: verified, decoded, its key opened.
+struct ExportSource {
+  crypto::SessionId id{};
+  std::string sid;                                      // text form of id
+  VerifyReport report;                                  // ok, or only unsealed
+  std::vector<std::pair<uint64_t, ChainRecord>> chain;  // the verified entries, seq order
+  std::vector<crypto::ChainEntry> entries;              // the same, decoded; index = seq
+  crypto::SecretBytes session_key;
+};
+
+// Verifies the session (VerifySession) and refuses, with Corruption naming the seq and the
+// problem, anything but a clean or merely unsealed session; then opens the session key:
+// Unauthenticated naming the recipients when `key` is not one of them.
+Result<ExportSource> LoadForExport(Store* store, const crypto::SessionId& session,
+                                   const crypto::ArchiveKeyPair& key);
+
+// One playable file: a run's init entry and then its segment entries, in seq order.
+struct RunPieces {
+  uint32_t run = 0;
+  std::vector<uint64_t> seqs;  // init first
+};
+// The runs of `entries` in the order of their init entries (a repeated init of a run is
+// ignored). With `keep`, only the segments it accepts are included and runs left without a
+// segment are omitted.
+std::vector<RunPieces> PlanRuns(const std::vector<crypto::ChainEntry>& entries,
+                                const std::function<bool(const crypto::ChainEntry&)>& keep = {});
+
+// Reads the blob of the init/segment entry `e` of `src`, decrypts it and checks its plaintext
+// size and BLAKE2b-256 against the signed entry. Errors name the session and seq.
+Result<Bytes> DecryptEntry(Store* store, const ExportSource& src, const crypto::ChainEntry& e);
 
 struct ExportResult {
   std::vector<std::string> files;  // one MP4 per run: OUT, then OUT-run2.mp4, …
@@ -25,11 +64,14 @@ struct ExportResult {
   bool sealed = false;
 };
 
-// `progress(done, total)` is called after each segment (may be empty).
+// `progress(done, total)` is called after each init/segment entry (may be empty).
+// `before_publish` (may be empty) runs when every file is complete and durable under its
+// temporary name; when it fails nothing is published and its Status is returned.
 // Fails with Unauthenticated when `key` is not a recipient of the session, Corruption when the
 // chain does not verify (names the sequence number) or a blob fails its checks.
 Result<ExportResult> ExportSession(Store* store, const crypto::SessionId& session,
                                    const crypto::ArchiveKeyPair& key, const std::string& out_mp4,
-                                   const std::function<void(uint64_t, uint64_t)>& progress = {});
+                                   const std::function<void(uint64_t, uint64_t)>& progress = {},
+                                   const std::function<Status()>& before_publish = {});
 
 }  // namespace tcd::node
