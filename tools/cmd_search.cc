@@ -138,12 +138,15 @@ void PrintRows(const std::vector<Row>& rows, size_t limit, size_t matched) {
 int RunSearch(SearchOptions o) {
   Status qs = BuildQuery(&o);
   if (!qs.ok()) return ReportError(qs, kExitUsage);
-  nlohmann::json what = {{"text", o.q.text},       {"point", o.q.point},
-                         {"province", o.q.province}, {"from", o.from},
-                         {"to", o.to},             {"case", o.q.case_number},
-                         {"type", o.q.type},       {"chair", o.q.chair},
-                         {"participant", o.q.participant}, {"conference", o.q.conference},
-                         {"state", o.states},      {"limit", o.q.limit}};
+  nlohmann::json what = nlohmann::json::object();  // the options given, nothing else
+  for (const auto& [k, v] : std::initializer_list<std::pair<const char*, const std::string*>>{
+           {"text", &o.q.text}, {"point", &o.q.point}, {"province", &o.q.province},
+           {"from", &o.from}, {"to", &o.to}, {"case", &o.q.case_number}, {"type", &o.q.type},
+           {"chair", &o.q.chair}, {"participant", &o.q.participant},
+           {"conference", &o.q.conference}})
+    if (!v->empty()) what[k] = *v;
+  if (!o.states.empty()) what["state"] = o.states;
+  what["limit"] = o.q.limit;
   node::StoreOptions so;
   so.read_only = true;
   auto store = node::Store::Open(Env::Default(), o.data, so);
