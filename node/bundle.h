@@ -92,6 +92,9 @@ Result<BundleExportResult> ExportBundle(Store* store, const crypto::ArchiveKeyPa
 // --- What the bundle says about a session, derived from its verified chain -----------------
 // ExportBundle writes these; VerifyBundle derives them again and compares.
 
+// The first 8 bytes of chain.bin (FORMAT.md §Evidence bundle, chain.bin).
+constexpr char kChainMagic[] = "TCDCHAIN";
+
 struct SessionFacts {
   std::string sid;
   VerifyReport report;  // of the chain (meta, annotations, seal, signer, counts)

@@ -24,7 +24,6 @@ namespace fs = std::filesystem;
 using crypto::EntryKind;
 using OJson = nlohmann::ordered_json;
 
-constexpr char kChainMagic[] = "TCDCHAIN";
 // An open end of a clip range: the Unix epoch, 9999-12-31T23:59:59.999999Z (printable).
 constexpr int64_t kClipStartUs = 0;
 constexpr int64_t kClipEndUs = 253402300799999999;

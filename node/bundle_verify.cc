@@ -20,7 +20,6 @@ namespace fs = std::filesystem;
 using crypto::EntryKind;
 using OJson = nlohmann::ordered_json;
 
-constexpr char kChainMagic[] = "TCDCHAIN";
 const char* const kSessionFiles[] = {"chain.bin", "signer.pub", "session.json", "contents.json"};
 
 bool LabelIs(const std::string& label, std::string_view want) {
