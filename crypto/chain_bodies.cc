@@ -2,6 +2,8 @@
 // Every decoder rejects truncated input and trailing bytes with a Corruption naming the field.
 #include "crypto/chain.h"
 
+#include <algorithm>
+
 namespace tcd::crypto {
 namespace {
 
@@ -23,12 +25,14 @@ Result<Metadata> ReadMeta(Reader* r, const char* body) {
   uint32_t n;
   if (!r->U32(&n)) return Truncated(body, "meta.n");
   Metadata meta;
+  meta.reserve(std::min<uint32_t>(n, 64));
   for (uint32_t i = 0; i < n; ++i) {
+    auto at = [&](const char* part) { return "meta[" + std::to_string(i) + "]." + part; };
     std::string key;
-    Bytes value;
-    std::string at = "meta[" + std::to_string(i) + "]";
-    if (!r->Str16(&key)) return Truncated(body, at + ".key");
-    if (!r->Bytes32(&value)) return Truncated(body, at + ".value");
+    uint32_t size;
+    ByteView value;
+    if (!r->Str16(&key)) return Truncated(body, at("key"));
+    if (!r->U32(&size) || !r->Raw(size, &value)) return Truncated(body, at("value"));
     meta.emplace_back(std::move(key), std::string(AsChars(value)));
   }
   if (!r->done()) return Trailing(body, *r);

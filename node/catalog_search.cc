@@ -20,64 +20,114 @@ namespace si = search_index;
 namespace {
 
 constexpr const char* kIndexMetaKey = "search-index-version";
-constexpr const char* kIndexVersion = "2";
+constexpr const char* kIndexVersion = kSearchIndexVersion;
 constexpr size_t kMaxPrefixTerms = 64;
 
-// The postings of one term, or of every term starting with a prefix, as a sorted stream of
-// suffixes (time, session) that can jump forward.
+// The posting lists of one term, or of every term starting with a prefix, bucket by bucket
+// (newest first), able to jump forward.
 class Cursor {
  public:
   virtual ~Cursor() = default;
-  // The smallest suffix >= target, or nullopt when there is none.
-  virtual std::optional<std::string> Seek(const std::string& target) = 0;
+  // Moves to the first bucket >= `target` (kBucketSize bytes): false when there is none.
+  virtual Result<bool> Seek(const std::string& target) = 0;
+  virtual const std::string& bucket() const = 0;
+  // The current bucket's postings (ascending suffixes), valid until the next Seek.
+  virtual Result<std::string_view> List() = 0;
 };
 
 class TermCursor : public Cursor {
  public:
   TermCursor(rocksdb::Iterator* it, std::string prefix) : it_(it), prefix_(std::move(prefix)) {}
-  std::optional<std::string> Seek(const std::string& target) override {
-    if (have_ && current_ >= target) return current_;
-    // Matches are usually close: step a few keys before paying for a seek from the top.
-    for (int step = 0; have_ && step < kSteps; ++step) {
+  Result<bool> Seek(const std::string& target) override {
+    if (have_ && bucket_ >= target) return true;
+    if (have_) {  // the next bucket is usually the one wanted
       it_->Next();
-      if (!Load()) return std::nullopt;
-      if (current_ >= target) return current_;
+      TCD_ASSIGN_OR_RETURN(bool more, Load());
+      if (!more || bucket_ >= target) return more;
     }
     it_->Seek(prefix_ + target);
-    if (!Load()) return std::nullopt;
-    return current_;
+    return Load();
+  }
+  const std::string& bucket() const override { return bucket_; }
+  Result<std::string_view> List() override {
+    std::string_view v = it_->value().ToStringView();
+    if (v.size() % si::kSuffixSize != 0)
+      return Status::Corruption("search index: posting list of '" + prefix_.substr(1, prefix_.size() - 2) +
+                                "' is " + std::to_string(v.size()) +
+                                " bytes, not whole postings: run `tcd reindex`");
+    return v;
   }
 
  private:
-  static constexpr int kSteps = 4;
-  // Reads the iterator's key into current_; false at the end of the term's postings.
-  bool Load() {
+  // Reads the iterator's bucket; false at the end of the term's lists.
+  Result<bool> Load() {
     have_ = it_->Valid() && it_->key().starts_with(prefix_) &&
-            it_->key().size() == prefix_.size() + si::kSuffixSize;
-    if (have_) current_.assign(it_->key().data() + prefix_.size(), si::kSuffixSize);
+            it_->key().size() == prefix_.size() + si::kBucketSize;
+    if (!it_->Valid()) TCD_RETURN_IF_ERROR(FromRocks(it_->status(), "search: read postings"));
+    if (have_) bucket_.assign(it_->key().data() + prefix_.size(), si::kBucketSize);
     return have_;
   }
   std::unique_ptr<rocksdb::Iterator> it_;
   const std::string prefix_;
-  std::string current_;
+  std::string bucket_;
   bool have_ = false;
 };
 
 class UnionCursor : public Cursor {
  public:
   explicit UnionCursor(std::vector<std::unique_ptr<Cursor>> parts) : parts_(std::move(parts)) {}
-  std::optional<std::string> Seek(const std::string& target) override {
-    std::optional<std::string> best;
+  Result<bool> Seek(const std::string& target) override {
+    bucket_.clear();
     for (auto& p : parts_) {
-      auto s = p->Seek(target);
-      if (s && (!best || *s < *best)) best = std::move(s);
+      TCD_ASSIGN_OR_RETURN(bool more, p->Seek(target));
+      if (more && (bucket_.empty() || p->bucket() < bucket_)) bucket_ = p->bucket();
     }
-    return best;
+    return !bucket_.empty();
+  }
+  const std::string& bucket() const override { return bucket_; }
+  Result<std::string_view> List() override {
+    std::vector<std::string_view> lists;
+    for (auto& p : parts_) {
+      if (p->bucket() != bucket_) continue;
+      TCD_ASSIGN_OR_RETURN(std::string_view l, p->List());
+      lists.push_back(l);
+    }
+    TCD_RETURN_IF_ERROR(si::UnionPostings(lists, &list_));
+    return std::string_view(list_);
   }
 
  private:
   std::vector<std::unique_ptr<Cursor>> parts_;
+  std::string bucket_;
+  std::string list_;
 };
+
+// The first posting at or after index `from` of `list` that is >= `target` (galloping: the
+// postings wanted are usually near).
+size_t Gallop(std::string_view list, size_t from, std::string_view target) {
+  const size_t n = list.size() / si::kSuffixSize;
+  auto at = [&](size_t i) { return list.substr(i * si::kSuffixSize, si::kSuffixSize); };
+  size_t lo = from, step = 1;
+  while (lo + step < n && at(lo + step) < target) {
+    lo += step;
+    step *= 2;
+  }
+  size_t hi = std::min(n, lo + step);
+  while (lo < hi) {  // first index in [lo, hi) not below target
+    size_t mid = lo + (hi - lo) / 2;
+    if (at(mid) < target) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+// The next bucket after `b`, or "" after the last.
+std::string NextBucket(std::string b) {
+  for (size_t i = b.size(); i-- > 0;) {
+    b[i] = static_cast<char>(static_cast<uint8_t>(b[i]) + 1);
+    if (b[i] != '\0') return b;
+  }
+  return {};
+}
 
 // Splits `text` into folded query words; a word typed with a trailing '*' is a prefix.
 Status AddWords(char field, const std::string& text, const char* option, std::vector<si::QueryTerm>* out) {
@@ -210,8 +260,8 @@ Status Catalog::IndexForSearch(rocksdb::WriteBatch* batch, const SessionRecord& 
       TCD_RETURN_IF_ERROR(load());
       if (!doc) continue;  // no open entry indexed: nothing to amend
     }
-    for (const auto& k : si::PostingKeys(*pairs, record.start_us, record.id, open))
-      batch->Put(search_postings_, k, rocksdb::Slice());
+    for (const auto& term : si::PostingTerms(*pairs, open))
+      batch->Merge(search_postings_, si::PostingKey(term, key), key);
     doc->meta.insert(doc->meta.end(), pairs->begin(), pairs->end());
   }
   TCD_RETURN_IF_ERROR(load());
@@ -281,6 +331,8 @@ Status Catalog::Reindex(const std::function<void(uint64_t, uint64_t)>& progress)
 }
 
 Status Catalog::Compact() {
+  // Memtables first: a later read-only open (`tcd search`) then has no write-ahead log to replay.
+  TCD_RETURN_IF_ERROR(FromRocks(db_->Flush(rocksdb::FlushOptions(), handles_), "catalog: flush"));
   rocksdb::CompactRangeOptions o;
   o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   for (auto* h : handles_)
@@ -340,31 +392,66 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
     cursors.push_back(std::make_unique<UnionCursor>(std::move(parts)));
   }
 
+  // Leapfrog over buckets that every term has; in each, intersect the lists in memory, driven
+  // by the shortest, from the newest posting not after --to to the last one not before --from.
   const crypto::SessionId zero{};
-  std::string target = q.to_us ? si::Suffix(*q.to_us - 1, zero) : std::string();
-  std::optional<std::string> end;
+  const std::string first = q.to_us ? si::Suffix(*q.to_us - 1, zero) : std::string();
+  std::optional<std::string> end;  // postings >= this are before --from
   if (q.from_us) end = si::Suffix(*q.from_us - 1, zero);
+  std::string bucket = q.to_us ? first.substr(0, si::kBucketSize) : std::string(si::kBucketSize, '\0');
   std::vector<SearchHit> hits;
   std::vector<std::string> pending;  // suffixes of matches whose documents are still to be read
   std::unique_ptr<rocksdb::Iterator> inbox;  // created when a received session is met
   auto want = [&] { return q.limit == 0 ? size_t{64} : q.limit - hits.size(); };
-  size_t agree = 0;
-  for (size_t i = 0; q.limit == 0 || hits.size() < q.limit; i = (i + 1) % cursors.size()) {
-    std::optional<std::string> s = cursors[i]->Seek(target);
-    if (!s || (end && *s >= *end)) break;
-    if (*s != target) {
-      target = *s;
-      agree = 0;
+  auto full = [&] { return q.limit != 0 && hits.size() >= q.limit; };
+  const si::PostFilter filter{terms};
+  std::vector<std::string_view> lists(cursors.size());
+  std::vector<size_t> pos(cursors.size());
+  bool done = false;
+  while (!done && !full() && !bucket.empty()) {
+    for (size_t i = 0, agree = 0; agree < cursors.size(); i = (i + 1) % cursors.size()) {
+      TCD_ASSIGN_OR_RETURN(bool more, cursors[i]->Seek(bucket));
+      if (!more) {
+        done = true;
+        break;
+      }
+      if (cursors[i]->bucket() == bucket) {
+        ++agree;
+      } else {
+        bucket = cursors[i]->bucket();
+        agree = 1;
+      }
     }
-    if (++agree < cursors.size()) continue;
-    agree = 0;
-    pending.push_back(target);
-    target.push_back('\0');  // next: the first suffix after this one
-    if (pending.size() >= want()) {
-      TCD_RETURN_IF_ERROR(ReadHits(ro, &inbox, q, si::PostFilter{terms}, &pending, &hits));
+    if (done || (end && bucket > std::string_view(*end).substr(0, si::kBucketSize))) break;
+    size_t driver = 0;
+    for (size_t i = 0; i < cursors.size(); ++i) {
+      TCD_ASSIGN_OR_RETURN(lists[i], cursors[i]->List());
+      pos[i] = 0;
+      if (lists[i].size() < lists[driver].size()) driver = i;
     }
+    const std::string_view d = lists[driver];
+    for (size_t at = first.empty() ? 0 : Gallop(d, 0, first) * si::kSuffixSize;
+         at < d.size() && !full(); at += si::kSuffixSize) {
+      std::string_view posting = d.substr(at, si::kSuffixSize);
+      if (end && posting >= *end) {
+        done = true;
+        break;
+      }
+      bool all = true;
+      for (size_t i = 0; i < cursors.size() && all; ++i) {
+        if (i == driver) continue;
+        pos[i] = Gallop(lists[i], pos[i], posting);
+        all = pos[i] * si::kSuffixSize < lists[i].size() &&
+              lists[i].substr(pos[i] * si::kSuffixSize, si::kSuffixSize) == posting;
+      }
+      if (!all) continue;
+      pending.emplace_back(posting);
+      if (pending.size() >= want())
+        TCD_RETURN_IF_ERROR(ReadHits(ro, &inbox, q, filter, &pending, &hits));
+    }
+    bucket = NextBucket(bucket);
   }
-  TCD_RETURN_IF_ERROR(ReadHits(ro, &inbox, q, si::PostFilter{terms}, &pending, &hits));
+  TCD_RETURN_IF_ERROR(ReadHits(ro, &inbox, q, filter, &pending, &hits));
   return hits;
 }
 
@@ -385,7 +472,7 @@ Status Catalog::ReadHits(const rocksdb::ReadOptions& ro, std::unique_ptr<rocksdb
   for (size_t k = 0; k < n && (q.limit == 0 || hits->size() < q.limit); ++k) {
     if (doc_st[k].IsNotFound()) continue;  // a posting without its document: never written so
     TCD_RETURN_IF_ERROR(FromRocks(doc_st[k], "search: read session document"));
-    TCD_ASSIGN_OR_RETURN(si::Doc doc, si::DecodeDoc(FromSlice(docs[k])));
+    TCD_ASSIGN_OR_RETURN(si::DocView doc, si::DecodeDocView(FromSlice(docs[k])));
     if (!filter(doc.meta)) continue;
     SearchHit hit;
     TCD_ASSIGN_OR_RETURN(hit.session, DecodeSessionRecord(doc.session));

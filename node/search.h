@@ -18,6 +18,10 @@
 
 namespace tcd::node {
 
+// The search index's layout version, kept in the catalog's meta family ("search-index-version");
+// a catalog with another (or none) is reindexed on a writable open.
+inline constexpr char kSearchIndexVersion[] = "3";
+
 struct SearchQuery {
   std::string text;         // words in any metadata value, original or annotated
   std::string point;        // metadata "point" (whole value, folded)

@@ -1,6 +1,10 @@
 #include "node/search_index.h"
 
+#include <rocksdb/env.h>
+
+#include <algorithm>
 #include <cstring>
+#include <deque>
 #include <set>
 
 #include "node/text_fold.h"
@@ -30,15 +34,22 @@ Bytes EncodeDoc(const Doc& d) {
   return out;
 }
 
-Result<Doc> DecodeDoc(ByteView b) {
+Result<DocView> DecodeDocView(ByteView b) {
   Reader rd(b);
-  Doc d;
   uint8_t version;
+  uint32_t n;
   if (!rd.U8(&version) || version != kDocVersion)
     return Status::Corruption("search doc: unknown version");
-  if (!rd.Bytes32(&d.session)) return Status::Corruption("search doc: truncated");
-  TCD_ASSIGN_OR_RETURN(d.meta, crypto::DecodeMetaBody(b.subspan(5 + d.session.size())));
+  if (!rd.U32(&n) || b.size() - 5 < n) return Status::Corruption("search doc: truncated");
+  DocView d;
+  d.session = b.subspan(5, n);
+  TCD_ASSIGN_OR_RETURN(d.meta, crypto::DecodeMetaBody(b.subspan(5 + n)));
   return d;
+}
+
+Result<Doc> DecodeDoc(ByteView b) {
+  TCD_ASSIGN_OR_RETURN(DocView v, DecodeDocView(b));
+  return Doc{Bytes(v.session.begin(), v.session.end()), std::move(v.meta)};
 }
 
 std::string Suffix(int64_t start_us, const crypto::SessionId& id) {
@@ -61,8 +72,13 @@ std::string TermPrefix(char field, std::string_view term) {
   return k;
 }
 
-std::vector<std::string> PostingKeys(const crypto::Metadata& pairs, int64_t start_us,
-                                     const crypto::SessionId& id, bool with_all) {
+std::string PostingKey(std::string_view term_prefix, std::string_view suffix) {
+  std::string k(term_prefix);
+  k.append(suffix.substr(0, kBucketSize));
+  return k;
+}
+
+std::vector<std::string> PostingTerms(const crypto::Metadata& pairs, bool with_all) {
   std::set<std::string> prefixes;
   if (with_all) prefixes.insert(TermPrefix(kAll, ""));
   for (const auto& [key, value] : pairs) {
@@ -74,11 +90,47 @@ std::vector<std::string> PostingKeys(const crypto::Metadata& pairs, int64_t star
     if (word_field)
       for (const auto& w : words) prefixes.insert(TermPrefix(word_field, w));
   }
-  const std::string suffix = Suffix(start_us, id);
-  std::vector<std::string> keys;
-  keys.reserve(prefixes.size());
-  for (const auto& p : prefixes) keys.push_back(p + suffix);
-  return keys;
+  return {prefixes.begin(), prefixes.end()};
+}
+
+Status UnionPostings(const std::vector<std::string_view>& lists, std::string* out) {
+  // The longest list (usually the stored one) is merged linearly with the others' postings,
+  // which are few (the operands of recent appends), sorted first.
+  size_t base = 0, others_size = 0;
+  for (size_t i = 0; i < lists.size(); ++i) {
+    std::string_view l = lists[i];
+    if (l.size() % kSuffixSize != 0)
+      return Status::Corruption("search index: posting list of " + std::to_string(l.size()) +
+                                " bytes is not a whole number of " +
+                                std::to_string(kSuffixSize) + "-byte postings");
+    for (size_t at = kSuffixSize; at < l.size(); at += kSuffixSize)
+      if (l.substr(at - kSuffixSize, kSuffixSize) >= l.substr(at, kSuffixSize))
+        return Status::Corruption("search index: posting list out of order at posting " +
+                                  std::to_string(at / kSuffixSize));
+    if (l.size() > lists[base].size()) base = i;
+    others_size += l.size();
+  }
+  std::vector<std::string_view> others;
+  if (!lists.empty()) others_size -= lists[base].size();
+  others.reserve(others_size / kSuffixSize);
+  for (size_t i = 0; i < lists.size(); ++i)
+    for (size_t at = 0; i != base && at < lists[i].size(); at += kSuffixSize)
+      others.push_back(lists[i].substr(at, kSuffixSize));
+  std::sort(others.begin(), others.end());
+  others.erase(std::unique(others.begin(), others.end()), others.end());
+  out->clear();
+  if (lists.empty()) return Status::OK();
+  std::string_view b = lists[base];
+  out->reserve(b.size() + others.size() * kSuffixSize);
+  size_t at = 0;
+  for (std::string_view o : others) {
+    for (; at < b.size() && b.substr(at, kSuffixSize) < o; at += kSuffixSize)
+      out->append(b.substr(at, kSuffixSize));
+    if (at < b.size() && b.substr(at, kSuffixSize) == o) at += kSuffixSize;  // in both
+    out->append(o);
+  }
+  out->append(b.substr(at));
+  return Status::OK();
 }
 
 namespace {
@@ -95,7 +147,51 @@ class TermTransform : public rocksdb::SliceTransform {
   }
 };
 
+class Merge : public rocksdb::MergeOperator {
+ public:
+  const char* Name() const override { return "tcd.search-postings.v1"; }
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    std::vector<std::string_view> lists;
+    lists.reserve(in.operand_list.size() + 1);
+    if (in.existing_value) lists.push_back(in.existing_value->ToStringView());
+    for (const auto& op : in.operand_list) lists.push_back(op.ToStringView());
+    return Union(lists, &out->new_value, in.logger);
+  }
+  bool PartialMergeMulti(const rocksdb::Slice&, const std::deque<rocksdb::Slice>& operands,
+                         std::string* new_value, rocksdb::Logger* logger) const override {
+    std::vector<std::string_view> lists;
+    for (const auto& op : operands) lists.push_back(op.ToStringView());
+    return Union(lists, new_value, logger);
+  }
+
+ private:
+  // Never fails: a failed merge would stop the catalog's compactions and with them the
+  // recorder. A malformed list (never written by this code) is logged and its whole postings
+  // sorted in; the query that reads it reports nothing worse than extra candidates, and
+  // `tcd reindex` rebuilds the index from the chain.
+  static bool Union(const std::vector<std::string_view>& lists, std::string* out,
+                    rocksdb::Logger* logger) {
+    Status st = UnionPostings(lists, out);
+    if (st.ok()) return true;
+    if (logger) rocksdb::Log(logger, "%s: sorting its postings in", st.ToString().c_str());
+    std::vector<std::string_view> all;
+    for (std::string_view l : lists)
+      for (size_t at = 0; at + kSuffixSize <= l.size(); at += kSuffixSize)
+        all.push_back(l.substr(at, kSuffixSize));
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    out->clear();
+    for (std::string_view p : all) out->append(p);
+    return true;
+  }
+};
+
 }  // namespace
+
+std::shared_ptr<rocksdb::MergeOperator> PostingsMerge() {
+  static std::shared_ptr<rocksdb::MergeOperator> m = std::make_shared<Merge>();
+  return m;
+}
 
 std::shared_ptr<const rocksdb::SliceTransform> TermPrefixExtractor() {
   static std::shared_ptr<const rocksdb::SliceTransform> t = std::make_shared<TermTransform>();

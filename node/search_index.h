@@ -4,12 +4,16 @@
 //                    u32 n | SessionRecord encoding[n] | MetaBody (the open entry's pairs,
 //                    then every annotation's pairs, in chain order). Keyed like a posting's
 //                    suffix, so the documents of a result page are neighbours on disk.
-//   search_postings  u8 field | term (folded UTF-8) | 0x00 | u64 BE ~(start_us ^ 2^63) |
-//                    session_id[16] → empty
-// The time part sorts newest first; a term never contains 0x00, so one term's postings are a
-// contiguous key range in the order results are shown.
+//   search_postings  u8 field | term (folded UTF-8) | 0x00 | bucket[3] → posting list: the
+//                    suffixes (kSuffixSize bytes each) of the term's sessions whose suffix
+//                    begins with `bucket`, ascending, no duplicates. Written with Merge (an
+//                    operand is one or more suffixes), combined by PostingsMerge().
+// A suffix's time sorts newest first, so a bucket (its first 3 bytes: 2^40 µs, about 12.7 days
+// of session starts) is too; a term never contains 0x00, so one term's lists are a contiguous
+// key range in the order results are shown, and a query intersects lists in memory.
 #pragma once
 
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/write_batch.h>
 
@@ -37,6 +41,7 @@ constexpr char kChair = 'h';        // each word of "chair"
 constexpr char kParticipant = 'r';  // each word of every "participant"
 
 constexpr size_t kSuffixSize = 24;  // time (8) + session id (16)
+constexpr size_t kBucketSize = 3;   // a posting list's key: the first 3 bytes of its suffixes
 
 struct Doc {
   Bytes session;  // EncodeSessionRecord of the session's current summary
@@ -44,15 +49,31 @@ struct Doc {
 };
 Bytes EncodeDoc(const Doc& d);
 Result<Doc> DecodeDoc(ByteView b);
+// The same, without copying the summary: `session` views `b`.
+struct DocView {
+  ByteView session;
+  crypto::Metadata meta;
+};
+Result<DocView> DecodeDocView(ByteView b);
 
 std::string Suffix(int64_t start_us, const crypto::SessionId& id);
 crypto::SessionId SuffixSession(std::string_view suffix);  // REQUIRES: kSuffixSize bytes
 // field | term | 0x00
 std::string TermPrefix(char field, std::string_view term);
+// The key of the posting list of term `term_prefix` that holds `suffix`.
+std::string PostingKey(std::string_view term_prefix, std::string_view suffix);
 
-// Every posting key of `pairs` for the session (kAll included when `with_all`).
-std::vector<std::string> PostingKeys(const crypto::Metadata& pairs, int64_t start_us,
-                                     const crypto::SessionId& id, bool with_all);
+// The term prefixes of every posting of `pairs` (kAll's included when `with_all`), sorted.
+std::vector<std::string> PostingTerms(const crypto::Metadata& pairs, bool with_all);
+
+// The sorted union of posting lists, each ascending (not necessarily the same size).
+// Corruption when a list is not a whole number of suffixes or not strictly ascending.
+Status UnionPostings(const std::vector<std::string_view>& lists, std::string* out);
+
+// search_postings' merge operator (name "tcd.search-postings.v1"): the union of the existing
+// list and the operands. It never fails (that would stop the catalog's compactions): the whole
+// postings of a malformed list are sorted in and the problem is logged.
+std::shared_ptr<rocksdb::MergeOperator> PostingsMerge();
 
 // A word of a query and the field whose postings hold it.
 struct QueryTerm {

@@ -10,6 +10,7 @@
 
 #include "node/catalog.h"
 #include "node/search.h"
+#include "node/search_index.h"
 #include "node/text_fold.h"
 
 namespace tcd::node {
@@ -210,40 +211,73 @@ class GeneratedSearchTest : public SearchTest {
   }
 };
 
+// A query of kind `round % 8` about a random generated session.
+SearchQuery RandomQuery(std::mt19937& rng, int round, const std::vector<Generated>& all) {
+  auto pick = [&](const auto& arr) { return arr[rng() % std::size(arr)]; };
+  SearchQuery q;
+  q.limit = round % 3 == 0 ? 0 : 1 + rng() % 30;
+  const Generated& g = all[rng() % all.size()];
+  auto value = [&](const std::string& key) {
+    for (const auto& [k, v] : g.meta)
+      if (k == key) return v;
+    return std::string();
+  };
+  switch (round % 8) {
+    case 0: q.text = FoldText(value("participant")); break;  // typed without diacritics
+    case 1: q.point = value("point"); q.from_us = g.start_us - 10 * kDay; break;
+    case 2: q.province = value("province"); q.type = value("type"); break;
+    case 3: q.case_number = value("case"); break;
+    case 4: q.chair = pick(kGiven); q.to_us = g.start_us; break;
+    case 5: q.participant = std::string(pick(kFamily)) + " " + pick(kGiven); break;
+    case 6: q.text = "DONG nai khieu nai"; q.states = {SessionState::kSealed}; break;
+    case 7:
+      q.from_us = g.start_us;
+      q.to_us = g.start_us + 3 * kDay;
+      q.text = pick(kMiddle);
+      break;
+  }
+  return q;
+}
+
+std::string Describe(const SearchQuery& q) {
+  return "text='" + q.text + "' point='" + q.point + "' case='" + q.case_number + "' chair='" +
+         q.chair + "' participant='" + q.participant + "' limit=" + std::to_string(q.limit);
+}
+
 TEST_F(GeneratedSearchTest, MatchesTheReferenceForRandomQueries) {
   std::mt19937 rng(11);
-  auto pick = [&](const auto& arr) { return arr[rng() % std::size(arr)]; };
   int nonempty = 0;
   for (int round = 0; round < 400; ++round) {
-    SearchQuery q;
-    q.limit = round % 3 == 0 ? 0 : 1 + rng() % 30;
-    const Generated& g = all_[rng() % all_.size()];
-    auto value = [&](const std::string& key) {
-      for (const auto& [k, v] : g.meta)
-        if (k == key) return v;
-      return std::string();
-    };
-    switch (round % 8) {
-      case 0: q.text = FoldText(value("participant")); break;  // typed without diacritics
-      case 1: q.point = value("point"); q.from_us = g.start_us - 10 * kDay; break;
-      case 2: q.province = value("province"); q.type = value("type"); break;
-      case 3: q.case_number = value("case"); break;
-      case 4: q.chair = pick(kGiven); q.to_us = g.start_us; break;
-      case 5: q.participant = std::string(pick(kFamily)) + " " + pick(kGiven); break;
-      case 6: q.text = "DONG nai khieu nai"; q.states = {SessionState::kSealed}; break;
-      case 7:
-        q.from_us = g.start_us;
-        q.to_us = g.start_us + 3 * kDay;
-        q.text = pick(kMiddle);
-        break;
-    }
+    SearchQuery q = RandomQuery(rng, round, all_);
     auto want = Reference(q);
     nonempty += !want.empty();
-    ASSERT_EQ(Ids(q), want) << "round " << round << " text='" << q.text << "' point='" << q.point
-                            << "' case='" << q.case_number << "' chair='" << q.chair
-                            << "' participant='" << q.participant << "'";
+    ASSERT_EQ(Ids(q), want) << "round " << round << " " << Describe(q);
   }
   EXPECT_GT(nonempty, 300);  // the queries do find things
+}
+
+// Posting lists are appended to with merge operands: answers stay the same once they are
+// merged into stored lists by compaction, and when new sessions (arriving out of time order,
+// as replicated ones do) add operands on top of compacted lists.
+TEST_F(GeneratedSearchTest, AnswersSurviveCompactionAndLaterAppends) {
+  std::mt19937 rng(5);
+  auto check = [&](const char* when) {
+    for (int round = 0; round < 160; ++round) {
+      SearchQuery q = RandomQuery(rng, round, all_);
+      ASSERT_EQ(Ids(q), Reference(q)) << when << ", round " << round << " " << Describe(q);
+    }
+  };
+  ASSERT_TRUE(catalog_->Compact().ok());
+  check("after compaction");
+  for (uint32_t i = 600; i < 700; ++i) {
+    Generated g = all_[rng() % all_.size()];  // same words, other times
+    g.id = MakeId(i);
+    g.start_us = kT0 + static_cast<int64_t>(rng() % 120) * kDay - 10 * kDay;
+    Add(g);
+  }
+  check("after appends on compacted lists");
+  ASSERT_TRUE(catalog_->Compact().ok());
+  check("after a second compaction");
 }
 
 TEST_F(GeneratedSearchTest, DiacriticFreeNamesFindVietnameseNames) {
@@ -358,6 +392,40 @@ TEST_F(SearchTest, DateRangeEdgesAreHalfOpen) {
   EXPECT_EQ(Ids(q), (std::vector<crypto::SessionId>{MakeId(5), MakeId(4)}));
 }
 
+// Postings are stored in lists of 2^40 µs of session starts: a range that starts, ends or
+// lies on a list's edge answers as any other.
+TEST_F(SearchTest, ListEdgesAreInvisible) {
+  constexpr int64_t kList = int64_t{1} << 40;
+  const int64_t edge = (kT0 / kList + 1) * kList;  // the first start of a list
+  int n = 0;
+  std::vector<int64_t> times;
+  for (int64_t base : {edge - kList, edge, edge + kList})
+    for (int64_t d : {-2, -1, 0, 1, 2}) times.push_back(base + d);
+  for (int64_t t : times) {
+    Generated g;
+    g.id = MakeId(n++);
+    g.start_us = t;
+    g.meta = {{"point", n % 2 ? "p" : "q"}, {"note", "x"}};
+    Add(g);
+  }
+  SearchQuery any, at_p;
+  any.text = at_p.text = "x";
+  any.limit = at_p.limit = 0;
+  at_p.point = "p";
+  for (int64_t from : times)
+    for (int64_t to : times) {
+      if (to < from) continue;
+      for (SearchQuery q : {any, at_p}) {
+        q.from_us = from;
+        q.to_us = to;
+        EXPECT_EQ(Ids(q), Reference(q)) << "from " << from - edge << " to " << to - edge;
+        q.from_us.reset();
+        q.limit = 2;
+        EXPECT_EQ(Ids(q), Reference(q)) << "to " << to - edge << " limit 2";
+      }
+    }
+}
+
 TEST_F(SearchTest, ResultsShowTheCurrentSummary) {
   Generated g;
   g.id = MakeId(9);
@@ -431,6 +499,55 @@ TEST_F(SearchTest, OldCatalogIsIndexedWhenOpenedForWriting) {
   SearchQuery q;
   q.chair = "ho thi ly";
   EXPECT_EQ(Ids(q), std::vector<crypto::SessionId>{MakeId(1)});
+}
+
+std::string Posting(uint8_t time, uint8_t id) {
+  std::string p(search_index::kSuffixSize, '\0');
+  p[7] = static_cast<char>(time);
+  p[23] = static_cast<char>(id);
+  return p;
+}
+
+TEST(PostingListTest, UnionIsSortedWithoutDuplicates) {
+  const std::string a = Posting(1, 0) + Posting(3, 0) + Posting(5, 0);
+  const std::string b = Posting(2, 0) + Posting(3, 0);
+  const std::string c = Posting(5, 0);
+  const std::string d = Posting(0, 9);
+  std::string out;
+  ASSERT_TRUE(search_index::UnionPostings({a, b, c, d}, &out).ok());
+  EXPECT_EQ(out, Posting(0, 9) + Posting(1, 0) + Posting(2, 0) + Posting(3, 0) + Posting(5, 0));
+  ASSERT_TRUE(search_index::UnionPostings({}, &out).ok());
+  EXPECT_EQ(out, "");
+  ASSERT_TRUE(search_index::UnionPostings({b}, &out).ok());
+  EXPECT_EQ(out, b);
+}
+
+TEST(PostingListTest, MalformedListsAreNamed) {
+  std::string out;
+  Status torn = search_index::UnionPostings({Posting(1, 0) + "abc"}, &out);
+  ASSERT_TRUE(torn.IsCorruption());
+  EXPECT_NE(torn.ToString().find("27 bytes"), std::string::npos) << torn.ToString();
+  Status order = search_index::UnionPostings({Posting(2, 0) + Posting(1, 0)}, &out);
+  ASSERT_TRUE(order.IsCorruption());
+  EXPECT_NE(order.ToString().find("out of order at posting 1"), std::string::npos);
+  Status twice = search_index::UnionPostings({Posting(2, 0) + Posting(2, 0)}, &out);
+  EXPECT_TRUE(twice.IsCorruption());
+}
+
+// The merge operator never fails (a failure would stop the catalog's compactions): a
+// malformed list's whole postings are sorted in.
+TEST(PostingListTest, MergeOperatorRepairsInsteadOfFailing) {
+  auto merge = search_index::PostingsMerge();
+  const std::string stored = Posting(3, 0) + Posting(1, 0) + "xy";  // out of order, torn
+  const std::string op = Posting(2, 0);
+  rocksdb::Slice existing(stored);
+  std::vector<rocksdb::Slice> ops = {op};
+  std::string out;
+  rocksdb::Slice existing_operand;
+  rocksdb::MergeOperator::MergeOperationInput in("k", &existing, ops, nullptr);
+  rocksdb::MergeOperator::MergeOperationOutput res(out, existing_operand);
+  ASSERT_TRUE(merge->FullMergeV2(in, &res));
+  EXPECT_EQ(out, Posting(1, 0) + Posting(2, 0) + Posting(3, 0));
 }
 
 }  // namespace
