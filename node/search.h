@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crypto/chain.h"
@@ -47,11 +48,14 @@ std::string LocationText(const SessionLocation& l);  // "local", "local+central"
 
 struct SearchHit {
   SessionRecord session;
-  crypto::Metadata meta;  // the open entry's pairs, then every annotation's pairs in order
   SessionLocation location;
+  // MetaBody (docs/FORMAT.md §Chain) of the open entry's pairs, then every annotation's pairs in
+  // chain order; checked when read. Kept encoded: a page of results reads a few values of it.
+  Bytes meta_body;
+  crypto::Metadata Meta() const;  // every pair
   // The latest value of `key` (annotations amend), or "" when absent.
-  std::string Latest(const std::string& key) const;
-  std::vector<std::string> All(const std::string& key) const;
+  std::string Latest(std::string_view key) const;
+  std::vector<std::string> All(std::string_view key) const;  // distinct values, in order
 };
 
 }  // namespace tcd::node

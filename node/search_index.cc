@@ -41,15 +41,16 @@ Result<DocView> DecodeDocView(ByteView b) {
   if (!rd.U8(&version) || version != kDocVersion)
     return Status::Corruption("search doc: unknown version");
   if (!rd.U32(&n) || b.size() - 5 < n) return Status::Corruption("search doc: truncated");
-  DocView d;
-  d.session = b.subspan(5, n);
-  TCD_ASSIGN_OR_RETURN(d.meta, crypto::DecodeMetaBody(b.subspan(5 + n)));
+  DocView d{b.subspan(5, n), b.subspan(5 + n)};
+  if (!WalkMeta(d.meta_body, [](std::string_view, std::string_view) {}))
+    return Status::Corruption("search doc: malformed metadata");
   return d;
 }
 
 Result<Doc> DecodeDoc(ByteView b) {
   TCD_ASSIGN_OR_RETURN(DocView v, DecodeDocView(b));
-  return Doc{Bytes(v.session.begin(), v.session.end()), std::move(v.meta)};
+  TCD_ASSIGN_OR_RETURN(crypto::Metadata meta, crypto::DecodeMetaBody(v.meta_body));
+  return Doc{Bytes(v.session.begin(), v.session.end()), std::move(meta)};
 }
 
 std::string Suffix(int64_t start_us, const crypto::SessionId& id) {

@@ -49,12 +49,32 @@ struct Doc {
 };
 Bytes EncodeDoc(const Doc& d);
 Result<Doc> DecodeDoc(ByteView b);
-// The same, without copying the summary: `session` views `b`.
+// The same, without copying or decoding: both parts view `b` (the metadata's encoding is
+// checked).
 struct DocView {
   ByteView session;
-  crypto::Metadata meta;
+  ByteView meta_body;
 };
 Result<DocView> DecodeDocView(ByteView b);
+
+// Calls fn(key, value) for every pair of a MetaBody, in order, without copying; false when it
+// is malformed (truncated, or bytes after the last pair).
+template <typename F>
+bool WalkMeta(ByteView body, F&& fn) {
+  Reader r(body);
+  uint32_t n;
+  if (!r.U32(&n)) return false;
+  for (uint32_t i = 0; i < n; ++i) {
+    uint16_t key_size;
+    uint32_t value_size;
+    ByteView key, value;
+    if (!r.U16(&key_size) || !r.Raw(key_size, &key) || !r.U32(&value_size) ||
+        !r.Raw(value_size, &value))
+      return false;
+    fn(AsChars(key), AsChars(value));
+  }
+  return r.done();
+}
 
 std::string Suffix(int64_t start_us, const crypto::SessionId& id);
 crypto::SessionId SuffixSession(std::string_view suffix);  // REQUIRES: kSuffixSize bytes
@@ -86,7 +106,7 @@ struct QueryTerm {
 // (participant) value of the session's metadata.
 struct PostFilter {
   const std::vector<QueryTerm>& terms;
-  bool operator()(const crypto::Metadata& meta) const;
+  bool operator()(ByteView meta_body) const;  // REQUIRES: a well-formed MetaBody
 };
 
 // RocksDB prefix extractor of search_postings: a key's `field | term | 0x00` (name

@@ -289,7 +289,7 @@ TEST_F(GeneratedSearchTest, DiacriticFreeNamesFindVietnameseNames) {
   ASSERT_FALSE(hits->empty());
   for (const auto& h : *hits) {
     bool found = false;
-    for (const auto& [k, v] : h.meta) found |= v.find("Đồng Nai") != std::string::npos;
+    for (const auto& [k, v] : h.Meta()) found |= v.find("Đồng Nai") != std::string::npos;
     EXPECT_TRUE(found) << crypto::SessionIdToString(h.session.id);
   }
   EXPECT_EQ(hits->size(), Reference(q).size());

@@ -86,7 +86,7 @@ Result<std::vector<Row>> GroupConferences(node::Catalog* catalog,
 nlohmann::json RowJson(const Row& r) {
   const auto& h = r.hit;
   nlohmann::json meta = nlohmann::json::array();
-  for (const auto& [k, v] : h.meta) meta.push_back({k, v});
+  for (const auto& [k, v] : h.Meta()) meta.push_back({k, v});
   return {{"id", crypto::SessionIdToString(h.session.id)},
           {"matched", r.matched},
           {"point", h.Latest("point")},

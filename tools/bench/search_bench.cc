@@ -60,6 +60,8 @@ struct Options {
   bool explain = false;
 };
 
+volatile size_t shown_bytes_sink = 0;  // keeps the result reading from being optimized out
+
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
@@ -295,7 +297,14 @@ Result<bool> RunKind(const Options& o, const Dataset& d, Kind k, node::Catalog* 
     const BenchQuery& q = timed[i];
     Timer t;
     auto r = cat->Search(q.q);
+    // What a results table shows, as the SQLite side reads its columns (its meta blob raw).
+    size_t touched = 0;
+    if (r.ok())
+      for (const auto& h : *r)
+        for (const char* key : {"point", "province", "case", "type", "chair"})
+          touched += h.Latest(key).size() + h.meta_body.size();
     t.Stop(&ours_us, &ours_cpu);
+    shown_bytes_sink = shown_bytes_sink + touched;
     if (!r.ok()) return r.status().WithContext("tcd search " + Describe(q));
     std::vector<crypto::SessionId> ours;
     for (const auto& h : *r) ours.push_back(h.session.id);
