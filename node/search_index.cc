@@ -60,12 +60,6 @@ std::string Suffix(int64_t start_us, const crypto::SessionId& id) {
   return std::string(AsChars(s));
 }
 
-crypto::SessionId SuffixSession(std::string_view suffix) {
-  crypto::SessionId id;
-  std::copy(suffix.begin() + 8, suffix.begin() + 24, id.begin());
-  return id;
-}
-
 std::string TermPrefix(char field, std::string_view term) {
   std::string k(1, field);
   k.append(term);

@@ -77,7 +77,6 @@ bool WalkMeta(ByteView body, F&& fn) {
 }
 
 std::string Suffix(int64_t start_us, const crypto::SessionId& id);
-crypto::SessionId SuffixSession(std::string_view suffix);  // REQUIRES: kSuffixSize bytes
 // field | term | 0x00
 std::string TermPrefix(char field, std::string_view term);
 // The key of the posting list of term `term_prefix` that holds `suffix`.
