@@ -31,6 +31,15 @@ TEST(TextFoldTest, FoldsVietnameseDiacriticsCaseAndDStroke) {
   EXPECT_EQ(FoldText("Ｎｇｕｙｅｎ"), "nguyen");  // full-width compatibility forms
 }
 
+TEST(TextFoldTest, CellsCountColumnsNotBytes) {
+  EXPECT_EQ(Cell("Phạm Xuân", 12), "Phạm Xuân   ");       // 9 columns, 12 bytes
+  EXPECT_EQ(Cell("Nguyễn Văn Ánh", 8), "Nguyễn V");        // cut at a character
+  EXPECT_EQ(Cell("Nguye\xcc\x82\xcc\x83n", 7), "Nguye\xcc\x82\xcc\x83n ");  // marks: 0 columns
+  EXPECT_EQ(Cell("阮", 1), " ");                             // 2 columns: does not fit
+  EXPECT_EQ(Cell("a\xff", 3), "a\xff ");                    // a stray byte: 1 column
+  EXPECT_EQ(Cell("", 2), "  ");
+}
+
 constexpr int64_t kDay = 86400ll * 1000000;
 constexpr int64_t kT0 = 1'700'000'000ll * 1000000;  // 2023-11-14
 

@@ -2,6 +2,8 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
+
 namespace tcd::node {
 namespace {
 
@@ -81,6 +83,24 @@ std::string FoldText(std::string_view utf8) {
     if (!out.empty()) out += ' ';
     out += w;
   }
+  return out;
+}
+
+std::string Cell(std::string_view utf8, size_t columns) {
+  std::string out;
+  size_t used = 0, pos = 0;
+  while (pos < utf8.size()) {
+    utf8proc_int32_t cp;
+    auto p = reinterpret_cast<const utf8proc_uint8_t*>(utf8.data() + pos);
+    utf8proc_ssize_t n = utf8proc_iterate(p, static_cast<utf8proc_ssize_t>(utf8.size() - pos), &cp);
+    size_t bytes = n > 0 ? static_cast<size_t>(n) : 1;
+    size_t width = n > 0 ? static_cast<size_t>(std::max(0, utf8proc_charwidth(cp))) : 1;
+    if (used + width > columns) break;
+    out.append(utf8.substr(pos, bytes));
+    used += width;
+    pos += bytes;
+  }
+  out.append(columns - used, ' ');
   return out;
 }
 

@@ -19,4 +19,9 @@ std::vector<std::string> FoldWords(std::string_view utf8);
 // The folded words joined by single spaces ("" when there are none).
 std::string FoldText(std::string_view utf8);
 
+// `utf8` as a table cell of exactly `columns` terminal columns: cut at a character boundary
+// when wider, padded with spaces when narrower. Widths are utf8proc's (combining marks 0,
+// CJK 2); a byte that is not UTF-8 counts as one column. "Phạm Xuân" is 9 columns, 12 bytes.
+std::string Cell(std::string_view utf8, size_t columns);
+
 }  // namespace tcd::node

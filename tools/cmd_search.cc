@@ -11,6 +11,7 @@
 #include "node/audit_log.h"
 #include "node/search.h"
 #include "node/store.h"
+#include "node/text_fold.h"
 #include "tools/cli.h"
 
 namespace tcd::tools {
@@ -104,14 +105,6 @@ nlohmann::json RowJson(const Row& r) {
           {"meta", meta}};
 }
 
-std::string Cut(const std::string& s, size_t width) {
-  // Cuts at a character boundary: UTF-8 continuation bytes are 10xxxxxx.
-  if (s.size() <= width) return s;
-  size_t n = width;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return s.substr(0, n);
-}
-
 void PrintRows(const std::vector<Row>& rows, size_t limit, size_t matched) {
   std::printf("%-19s  %8s  %-16s  %-14s  %-12s  %-22s  %-9s  %-14s  %s\n", "START (local)",
               "DURATION", "POINT", "CASE", "TYPE", "CHAIR", "STATE", "WHERE", "SESSION");
@@ -121,11 +114,12 @@ void PrintRows(const std::vector<Row>& rows, size_t limit, size_t matched) {
     const std::string conf = h.Latest("conference");
     if (!conf.empty() && conf != conf_open) std::printf("-- conference %s:\n", conf.c_str());
     conf_open = conf;
-    std::printf("%-19s  %8s  %-16s  %-14s  %-12s  %-22s  %-9s  %-14s  %s%s\n",
+    // Cells by terminal columns, not bytes: Vietnamese letters are 2–3 bytes each.
+    std::printf("%-19s  %8s  %s  %s  %s  %s  %-9s  %-14s  %s%s\n",
                 FormatLocal(h.session.start_us).c_str(),
                 FormatDuration(h.session.media_duration_us).c_str(),
-                Cut(h.Latest("point"), 16).c_str(), Cut(h.Latest("case"), 14).c_str(),
-                h.Latest("type").c_str(), Cut(h.Latest("chair"), 22).c_str(),
+                node::Cell(h.Latest("point"), 16).c_str(), node::Cell(h.Latest("case"), 14).c_str(),
+                node::Cell(h.Latest("type"), 12).c_str(), node::Cell(h.Latest("chair"), 22).c_str(),
                 node::SessionStateName(h.session.state),
                 node::LocationText(h.location).c_str(),
                 crypto::SessionIdToString(h.session.id).c_str(),
