@@ -22,7 +22,7 @@ namespace {
 constexpr uint8_t kRecordVersion = 1;
 const char* const kCfNames[] = {"default", "sessions", "chain",       "blobs",
                                 "meta",    "repl",     "outbox",      "inbox",
-                                "search_docs", "search_postings"};
+                                "search_docs", "search_postings", "search_cards"};
 
 // Shared by every family of every catalog in the process: filled only by what is read, so a
 // recorder's small catalog uses little of it. At a province or central archive it holds the
@@ -50,9 +50,9 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::string& name) {
     o.merge_operator = search_index::PostingsMerge();
     o.compression = rocksdb::kNoCompression;
   }
-  if (name == "search_docs") {
-    // A page of results is up to 50 point reads here: a hash index in each block, with a
-    // restart point at every key, finds a document without a binary search or a scan, and
+  if (name == "search_docs" || name == "search_cards") {
+    // A page of results is up to 50 point reads in one of these: a hash index in each block,
+    // with a restart point at every key, finds a record without a binary search or a scan, and
     // uncompressed blocks need no decompression on a cache miss.
     t.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
     t.block_restart_interval = 1;
@@ -181,6 +181,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir, bool read
   c->inbox_ = by_name[7];
   c->search_docs_ = by_name[8];
   c->search_postings_ = by_name[9];
+  c->search_cards_ = by_name[10];
   c->read_only_ = read_only;
   if (!read_only) {
     rocksdb::WriteOptions wo;

@@ -8,7 +8,8 @@
 //   outbox    session_id[16]                 → empty (sessions the upstream tiers do not yet hold)
 //   inbox     peer_pk[32] || session_id[16] || u64 seq → cipher_hash[32] || u64 size
 //             (replicated entries whose blob has not arrived yet; the receiver fetches these)
-//   search_docs, search_postings: the search index (node/search.h, catalog_search.cc)
+//   search_docs, search_postings, search_cards: the search index (node/search.h,
+//   catalog_search.cc)
 // Every mutation is one WriteBatch written with sync=true: it is either wholly durable or absent.
 //
 // Thread-safety: safe for concurrent use (RocksDB is). Read-only instances may be opened while
@@ -203,10 +204,10 @@ class Catalog {
   // Rebuilds the index when the catalog has none yet (created before the index existed, or a
   // rebuild was interrupted).
   Status ReindexIfMissing();
-  // Reads the documents of the matches `suffixes` (24-byte posting suffixes, concatenated,
-  // ascending; one MultiGet per family), appends the ones that pass `filter` and q.states to *hits (up to q.limit),
-  // and clears *suffixes.
-  // *inbox is created when first needed.
+  // Reads the cards of the matches `suffixes` (24-byte posting suffixes, concatenated,
+  // ascending; one MultiGet per family, documents too when q.with_metadata or `filter` needs
+  // them), appends the ones that pass `filter` and q.states to *hits (up to q.limit), and
+  // clears *suffixes. *inbox is created when first needed.
   Status ReadHits(const rocksdb::ReadOptions& ro, std::unique_ptr<rocksdb::Iterator>* inbox,
                   const SearchQuery& q,
                   const search_index::PostFilter& filter, std::string* suffixes,
@@ -225,6 +226,7 @@ class Catalog {
   rocksdb::ColumnFamilyHandle* inbox_ = nullptr;   // idem
   rocksdb::ColumnFamilyHandle* search_docs_ = nullptr;      // idem
   rocksdb::ColumnFamilyHandle* search_postings_ = nullptr;  // idem
+  rocksdb::ColumnFamilyHandle* search_cards_ = nullptr;     // idem
   bool track_outbox_ = false;
   bool sync_ = true;
   bool read_only_ = false;

@@ -208,6 +208,12 @@ bool OneValueHasAll(ByteView meta_body, std::string_view key,
 
 }  // namespace
 
+bool si::PostFilter::NeedsMetadata() const {
+  return std::any_of(terms.begin(), terms.end(), [](const si::QueryTerm& t) {
+    return t.field == si::kChair || t.field == si::kParticipant;
+  });
+}
+
 bool si::PostFilter::operator()(ByteView meta_body) const {
   return OneValueHasAll(meta_body, "chair", terms, si::kChair) &&
          OneValueHasAll(meta_body, "participant", terms, si::kParticipant);
@@ -300,6 +306,10 @@ Status Catalog::IndexForSearch(rocksdb::WriteBatch* batch, const SessionRecord& 
   doc->session = EncodeSessionRecord(record);  // the summary shown in results, kept current
   Bytes d = si::EncodeDoc(*doc);
   batch->Put(search_docs_, key, ToSlice(d));
+  if (search_cards_) {
+    Bytes c = si::EncodeCard(doc->session, doc->meta);
+    batch->Put(search_cards_, key, ToSlice(c));
+  }
   return Status::OK();
 }
 
@@ -326,6 +336,9 @@ Status Catalog::Reindex(const std::function<void(uint64_t, uint64_t)>& progress)
                                 "reindex: clear documents"));
   TCD_RETURN_IF_ERROR(FromRocks(db_->DeleteRange(wo, search_postings_, "", all_ids),
                                 "reindex: clear postings"));
+  if (search_cards_)
+    TCD_RETURN_IF_ERROR(FromRocks(db_->DeleteRange(wo, search_cards_, "", all_ids),
+                                  "reindex: clear cards"));
   search_ready_ = false;
   TCD_ASSIGN_OR_RETURN(std::vector<crypto::SessionId> ids, ListSessionIds());
   rocksdb::WriteOptions bulk;  // made durable by the synced marker write at the end
@@ -373,7 +386,7 @@ Status Catalog::Compact() {
 }
 
 Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
-  if (!search_docs_ || !search_postings_ || !search_ready_)
+  if (!search_docs_ || !search_postings_ || !search_cards_ || !search_ready_)
     return Status::NotFound("this catalog has no current search index (it predates it, or a "
                             "rebuild was interrupted): run `tcd reindex --data DIR` with the "
                             "node stopped");
@@ -503,32 +516,47 @@ Status Catalog::ReadHits(const rocksdb::ReadOptions& ro, std::unique_ptr<rocksdb
                          std::string* suffixes, std::vector<SearchHit>* hits) {
   const size_t n = suffixes->size() / si::kSuffixSize;
   if (n == 0) return Status::OK();
-  std::vector<rocksdb::Slice> doc_keys(n), id_keys(n);  // a suffix ends with the session id
+  std::vector<rocksdb::Slice> keys(n), id_keys(n);  // a suffix ends with the session id
   for (size_t k = 0; k < n; ++k) {
-    doc_keys[k] = rocksdb::Slice(suffixes->data() + k * si::kSuffixSize, si::kSuffixSize);
-    id_keys[k] = rocksdb::Slice(doc_keys[k].data() + 8, 16);
+    keys[k] = rocksdb::Slice(suffixes->data() + k * si::kSuffixSize, si::kSuffixSize);
+    id_keys[k] = rocksdb::Slice(keys[k].data() + 8, 16);
   }
-  std::vector<rocksdb::PinnableSlice> docs(n), repls(n);
-  std::vector<rocksdb::Status> doc_st(n), repl_st(n);
-  db_->MultiGet(ro, search_docs_, n, doc_keys.data(), docs.data(), doc_st.data(),
+  // Cards always; whole documents when the metadata is wanted or the filter needs it.
+  const bool want_docs = q.with_metadata || filter.NeedsMetadata();
+  std::vector<rocksdb::PinnableSlice> cards(n), docs(want_docs ? n : 0), repls(n);
+  std::vector<rocksdb::Status> card_st(n), doc_st(n), repl_st(n);
+  db_->MultiGet(ro, search_cards_, n, keys.data(), cards.data(), card_st.data(),
                 /*sorted_input=*/true);
+  if (want_docs)
+    db_->MultiGet(ro, search_docs_, n, keys.data(), docs.data(), doc_st.data(),
+                  /*sorted_input=*/true);
   if (repl_) db_->MultiGet(ro, repl_, n, id_keys.data(), repls.data(), repl_st.data());
   for (size_t k = 0; k < n && (q.limit == 0 || hits->size() < q.limit); ++k) {
-    if (doc_st[k].IsNotFound()) continue;  // a posting without its document: never written so
-    TCD_RETURN_IF_ERROR(FromRocks(doc_st[k], "search: read session document"));
-    TCD_ASSIGN_OR_RETURN(si::DocView doc, si::DecodeDocView(FromSlice(docs[k])));
-    if (!filter(doc.meta_body)) continue;
+    if (card_st[k].IsNotFound()) continue;  // a posting without its card: never written so
+    TCD_RETURN_IF_ERROR(FromRocks(card_st[k], "search: read session card"));
+    TCD_ASSIGN_OR_RETURN(si::Card card, si::DecodeCard(FromSlice(cards[k])));
     SearchHit hit;
-    TCD_ASSIGN_OR_RETURN(hit.session, DecodeSessionRecord(doc.session));
+    if (want_docs) {
+      TCD_RETURN_IF_ERROR(FromRocks(doc_st[k], "search: read session document"));
+      TCD_ASSIGN_OR_RETURN(si::DocView doc, si::DecodeDocView(FromSlice(docs[k])));
+      if (!filter(doc.meta_body)) continue;
+      if (q.with_metadata) hit.meta_body.assign(doc.meta_body.begin(), doc.meta_body.end());
+    }
+    TCD_ASSIGN_OR_RETURN(hit.session, DecodeSessionRecord(card.session));
     if (!q.states.empty() &&
         std::find(q.states.begin(), q.states.end(), hit.session.state) == q.states.end())
       continue;
+    hit.point = card.point;
+    hit.province = card.province;
+    hit.case_number = card.case_number;
+    hit.type = card.type;
+    hit.chair = card.chair;
+    hit.conference = card.conference;
     ReplRecord r;
     if (repl_ && !repl_st[k].IsNotFound()) {
       TCD_RETURN_IF_ERROR(FromRocks(repl_st[k], "search: read replication record"));
       TCD_ASSIGN_OR_RETURN(r, DecodeReplRecord(FromSlice(repls[k])));
     }
-    hit.meta_body.assign(doc.meta_body.begin(), doc.meta_body.end());
     if (r.from_peer != crypto::PublicKey{} && inbox_ && !*inbox)
       inbox->reset(db_->NewIterator(ro, inbox_));
     TCD_ASSIGN_OR_RETURN(hit.location, Locate(hit.session, r, inbox->get()));

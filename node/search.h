@@ -21,7 +21,7 @@ namespace tcd::node {
 
 // The search index's layout version, kept in the catalog's meta family ("search-index-version");
 // a catalog with another (or none) is reindexed on a writable open.
-inline constexpr char kSearchIndexVersion[] = "3";
+inline constexpr char kSearchIndexVersion[] = "4";
 
 struct SearchQuery {
   std::string text;         // words in any metadata value, original or annotated
@@ -36,6 +36,7 @@ struct SearchQuery {
   std::optional<int64_t> to_us;    // session start <  to_us
   std::vector<SessionState> states;  // any of these; empty = all
   size_t limit = 50;                 // at most this many hits (0 = no limit)
+  bool with_metadata = false;        // also fill SearchHit::meta_body (every pair)
 };
 
 // Where a complete copy of the session is held, as far as this node knows.
@@ -49,11 +50,13 @@ std::string LocationText(const SessionLocation& l);  // "local", "local+central"
 struct SearchHit {
   SessionRecord session;
   SessionLocation location;
-  // MetaBody (docs/FORMAT.md §Chain) of the open entry's pairs, then every annotation's pairs in
-  // chain order; checked when read. Kept encoded: a page of results reads a few values of it.
+  // The latest value of each of these metadata keys ("" when absent; annotations amend).
+  std::string point, province, case_number, type, chair, conference;
+  // With SearchQuery::with_metadata only (otherwise empty): MetaBody (docs/FORMAT.md §Chain)
+  // of the open entry's pairs, then every annotation's pairs in chain order; checked when read.
   Bytes meta_body;
-  crypto::Metadata Meta() const;  // every pair
-  // The latest value of `key` (annotations amend), or "" when absent.
+  crypto::Metadata Meta() const;  // every pair of meta_body
+  // The latest value of `key` in meta_body, or "" when absent.
   std::string Latest(std::string_view key) const;
   std::vector<std::string> All(std::string_view key) const;  // distinct values, in order
 };

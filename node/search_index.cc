@@ -13,6 +13,7 @@ namespace tcd::node::search_index {
 namespace {
 
 constexpr uint8_t kDocVersion = 2;
+constexpr uint8_t kCardVersion = 1;
 
 char WholeValueField(const std::string& key) {
   if (key == "point") return kPoint;
@@ -51,6 +52,39 @@ Result<Doc> DecodeDoc(ByteView b) {
   TCD_ASSIGN_OR_RETURN(DocView v, DecodeDocView(b));
   TCD_ASSIGN_OR_RETURN(crypto::Metadata meta, crypto::DecodeMetaBody(v.meta_body));
   return Doc{Bytes(v.session.begin(), v.session.end()), std::move(meta)};
+}
+
+Bytes EncodeCard(ByteView session, const crypto::Metadata& meta) {
+  std::string_view fields[6];  // point, province, case, type, chair, conference
+  static const char* const kKeys[6] = {"point", "province", "case", "type", "chair", "conference"};
+  for (const auto& [k, v] : meta)
+    for (int i = 0; i < 6; ++i)
+      if (k == kKeys[i]) fields[i] = v;
+  Bytes out;
+  Writer w(&out);
+  w.U8(kCardVersion);
+  w.Bytes32(session);
+  for (std::string_view f : fields) w.Str16(f.substr(0, 0xffff));
+  return out;
+}
+
+Result<Card> DecodeCard(ByteView b) {
+  Reader rd(b);
+  uint8_t version;
+  uint32_t n;
+  Card c;
+  if (!rd.U8(&version) || version != kCardVersion)
+    return Status::Corruption("search card: unknown version");
+  if (!rd.U32(&n) || !rd.Raw(n, &c.session)) return Status::Corruption("search card: truncated");
+  for (std::string_view* f : {&c.point, &c.province, &c.case_number, &c.type, &c.chair,
+                              &c.conference}) {
+    uint16_t size;
+    ByteView v;
+    if (!rd.U16(&size) || !rd.Raw(size, &v)) return Status::Corruption("search card: truncated");
+    *f = AsChars(v);
+  }
+  if (!rd.done()) return Status::Corruption("search card: trailing bytes");
+  return c;
 }
 
 std::string Suffix(int64_t start_us, const crypto::SessionId& id) {

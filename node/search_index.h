@@ -4,6 +4,10 @@
 //                    u32 n | SessionRecord encoding[n] | MetaBody (the open entry's pairs,
 //                    then every annotation's pairs, in chain order). Keyed like a posting's
 //                    suffix, so the documents of a result page are neighbours on disk.
+//   search_cards     the same key → u8 version=1 | u32 n | SessionRecord encoding[n] | the
+//                    latest value of point, province, case, type, chair, conference (each
+//                    u16 length | UTF-8; "" when absent): what a row of results shows, small
+//                    enough that a page of results reads few blocks.
 //   search_postings  u8 field | term (folded UTF-8) | 0x00 | bucket[3] → posting list: the
 //                    suffixes (kSuffixSize bytes each) of the term's sessions whose suffix
 //                    begins with `bucket`, ascending, no duplicates. Written with Merge (an
@@ -57,6 +61,14 @@ struct DocView {
 };
 Result<DocView> DecodeDocView(ByteView b);
 
+// The values a row of results shows (the latest of each key: annotations amend).
+struct Card {
+  ByteView session;  // EncodeSessionRecord of the session's current summary
+  std::string_view point, province, case_number, type, chair, conference;
+};
+Bytes EncodeCard(ByteView session, const crypto::Metadata& meta);
+Result<Card> DecodeCard(ByteView b);  // views `b`
+
 // Calls fn(key, value) for every pair of a MetaBody, in order, without copying; false when it
 // is malformed (truncated, or bytes after the last pair).
 template <typename F>
@@ -105,6 +117,7 @@ struct QueryTerm {
 // (participant) value of the session's metadata.
 struct PostFilter {
   const std::vector<QueryTerm>& terms;
+  bool NeedsMetadata() const;  // false: every document passes (no --chair, --participant)
   bool operator()(ByteView meta_body) const;  // REQUIRES: a well-formed MetaBody
 };
 

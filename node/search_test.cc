@@ -293,6 +293,7 @@ TEST_F(GeneratedSearchTest, DiacriticFreeNamesFindVietnameseNames) {
   SearchQuery q;
   q.text = "dong nai";
   q.limit = 0;
+  q.with_metadata = true;
   auto hits = catalog_->Search(q);
   ASSERT_TRUE(hits.ok());
   ASSERT_FALSE(hits->empty());
@@ -320,12 +321,48 @@ TEST_F(GeneratedSearchTest, AnnotationsAreSearchableAndTheOriginalStaysFindable)
   auto hits = catalog_->Search(amended);
   ASSERT_TRUE(hits.ok());
   ASSERT_EQ(hits->size(), 1u);
-  EXPECT_EQ((*hits)[0].Latest("case"), "TC-2025/17");  // the latest value is shown
+  EXPECT_EQ((*hits)[0].case_number, "TC-2025/17");  // the latest value is shown
+  EXPECT_TRUE((*hits)[0].meta_body.empty());  // not asked for
+  amended.with_metadata = true;
+  hits = catalog_->Search(amended);
+  ASSERT_TRUE(hits.ok());
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].Latest("case"), "TC-2025/17");
+  EXPECT_EQ((*hits)[0].All("case"), (std::vector<std::string>{g.meta[2].second, "TC-2025/17"}));
   SearchQuery added;  // a participant added by annotation, typed without diacritics
   added.participant = "vu thi thao";
   added.limit = 0;
   EXPECT_EQ(Ids(added), Reference(added));
   EXPECT_EQ(Ids(added).size(), 600u / 23 + 1);
+}
+
+// A hit's row values are the latest of each key, with or without the whole metadata.
+TEST_F(GeneratedSearchTest, HitsShowTheLatestValues) {
+  SearchQuery q;
+  q.limit = 0;
+  for (bool with_metadata : {false, true}) {
+    q.with_metadata = with_metadata;
+    auto hits = catalog_->Search(q);
+    ASSERT_TRUE(hits.ok());
+    ASSERT_EQ(hits->size(), all_.size());
+    for (const auto& h : *hits) {
+      const Generated& g = all_[h.session.id[0] << 24 | h.session.id[1] << 16 |
+                                h.session.id[2] << 8 | h.session.id[3]];
+      auto latest = [&](const std::string& key) {
+        std::string v;
+        for (const auto& [k, val] : g.meta)
+          if (k == key) v = val;
+        return v;
+      };
+      EXPECT_EQ(h.point, latest("point"));
+      EXPECT_EQ(h.province, latest("province"));
+      EXPECT_EQ(h.case_number, latest("case"));
+      EXPECT_EQ(h.type, latest("type"));
+      EXPECT_EQ(h.chair, latest("chair"));
+      EXPECT_EQ(h.conference, latest("conference"));
+      EXPECT_EQ(h.Meta(), with_metadata ? g.meta : crypto::Metadata{});
+    }
+  }
 }
 
 TEST_F(GeneratedSearchTest, ConferenceFindsEverySessionOfIt) {
@@ -457,7 +494,7 @@ TEST_F(SearchTest, ResultsShowTheCurrentSummary) {
   ASSERT_TRUE(hits.ok());
   ASSERT_EQ(hits->size(), 1u);
   EXPECT_EQ((*hits)[0].session.media_duration_us, 123'000'000);
-  EXPECT_EQ((*hits)[0].Latest("chair"), "Lý Thị Mai");
+  EXPECT_EQ((*hits)[0].chair, "Lý Thị Mai");
 }
 
 TEST_F(SearchTest, EmptyWordsAreRefusedNamingTheOption) {

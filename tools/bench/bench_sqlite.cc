@@ -12,7 +12,7 @@ namespace {
 
 constexpr const char* kCols =
     "SELECT s.id, s.start_us, s.point, s.province, s.case_no, s.type, s.chair, s.state, "
-    "s.duration_us, s.meta ";
+    "s.duration_us ";
 
 std::string Sql(Kind k) {
   const std::string c = kCols;
@@ -242,7 +242,7 @@ Result<std::vector<crypto::SessionId>> SqliteIndex::Run(const BenchQuery& b) {
     crypto::SessionId id{};
     if (sqlite3_column_bytes(st, 0) == 16) std::memcpy(id.data(), sqlite3_column_blob(st, 0), 16);
     ids.push_back(id);
-    for (int c = 1; c < 10; ++c) touched += static_cast<size_t>(sqlite3_column_bytes(st, c));
+    for (int c = 1; c < 9; ++c) touched += static_cast<size_t>(sqlite3_column_bytes(st, c));
   }
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
