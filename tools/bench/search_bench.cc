@@ -372,7 +372,8 @@ int Run(const Options& o) {
   st["catalog_mb"] = DirBytes(dir / "catalog") / 1048576.0;
   if (!st.contains("catalog_cf_mb")) st["catalog_cf_mb"] = json::object();
   st["search_index_mb"] = st["catalog_cf_mb"].value("search_docs", 0.0) +
-                          st["catalog_cf_mb"].value("search_postings", 0.0);
+                          st["catalog_cf_mb"].value("search_postings", 0.0) +
+                          st["catalog_cf_mb"].value("search_cards", 0.0);
   st["sqlite_mb"] = (DirBytes(dir / "sessions.sqlite") + DirBytes(dir / "sessions.sqlite-wal")) /
                     1048576.0;
   std::printf("generation %.0f s wall, %.0f s CPU (%s signatures: %s), %llu entries, %llu segments\n"
