@@ -16,7 +16,7 @@ class ChainWalker {
  public:
   ChainWalker(const crypto::SessionId& id, const BlobReader& read_blob, VerifyReport* r,
               uint64_t evicted_below)
-      : id_(id), read_blob_(read_blob), r_(r), evicted_below_(evicted_below) {}
+      : id_(id), read_blob_(read_blob), evicted_below_(evicted_below), r_(r) {}
 
   bool Visit(uint64_t key_seq, const ChainRecord& rec) {
     if (key_seq != next_)

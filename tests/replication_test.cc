@@ -109,8 +109,9 @@ TEST(ReplicationTest, ProvinceKilledRightAfterAnAckKeepsTheSegment) {
     for (uint64_t seq = 0; seq < acked; ++seq) {
       auto e = crypto::DecodeEntry((*chain)[seq].second.entry);
       ASSERT_TRUE(e.ok());
-      if (e->kind == crypto::EntryKind::kSegment || e->kind == crypto::EntryKind::kInit)
+      if (e->kind == crypto::EntryKind::kSegment || e->kind == crypto::EntryKind::kInit) {
         EXPECT_TRUE((*store)->blobs()->Exists(e->cipher_hash)) << "seq " << seq;
+      }
     }
   }
   EXPECT_TRUE(Poll(60, [&] { return trio.CompleteAt(Tier::kProvince) == 1; })) << trio.Logs();
