@@ -255,6 +255,7 @@ Status Catalog::IndexForSearch(rocksdb::WriteBatch* batch, const SessionRecord& 
   if (!search_docs_ || !search_postings_) return Status::OK();
   const std::string key = si::Suffix(record.start_us, record.id);
   std::optional<si::Doc> doc;  // the session's document, once read or begun
+  bool meta_changed = false;   // an open or annotation entry was indexed
   bool absent = false;         // no document yet (before the open entry is indexed)
   auto load = [&]() -> Status {
     if (doc || absent) return Status::OK();
@@ -300,15 +301,20 @@ Status Catalog::IndexForSearch(rocksdb::WriteBatch* batch, const SessionRecord& 
     for (const auto& term : si::PostingTerms(*pairs, open))
       batch->Merge(search_postings_, si::PostingKey(term, key), key);
     doc->meta.insert(doc->meta.end(), pairs->begin(), pairs->end());
+    meta_changed = true;
   }
   TCD_RETURN_IF_ERROR(load());
   if (!doc) return Status::OK();
+  if (meta_changed)  // pairs with the values already there (merging is idempotent)
+    for (const auto& term : si::PairTerms(doc->meta))
+      batch->Merge(search_postings_, si::PostingKey(term, key), key);
   doc->session = EncodeSessionRecord(record);  // the summary shown in results, kept current
   Bytes d = si::EncodeDoc(*doc);
   batch->Put(search_docs_, key, ToSlice(d));
   if (search_cards_) {
     Bytes c = si::EncodeCard(doc->session, doc->meta);
-    batch->Put(search_cards_, key, ToSlice(c));
+    for (const auto& prefix : si::CardPrefixes(doc->meta))
+      batch->Put(search_cards_, prefix + key, ToSlice(c));
   }
   return Status::OK();
 }
@@ -401,6 +407,27 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
   TCD_RETURN_IF_ERROR(AddWhole(si::kType, q.type, "--type", &terms));
   TCD_RETURN_IF_ERROR(AddWhole(si::kConference, q.conference, "--conference", &terms));
   if (terms.empty()) terms.push_back({si::kAll, "", false});
+  // Cards from the copy clustered by the query's point or province when it has one (every hit
+  // has that value), else the one in time order.
+  std::string card_prefix(1, si::kAll);
+  for (char f : {si::kPoint, si::kProvince}) {
+    auto t = std::find_if(terms.begin(), terms.end(), [&](const si::QueryTerm& x) {
+      return x.field == f && !x.prefix;
+    });
+    if (t != terms.end() && card_prefix.size() == 1) card_prefix = si::TermPrefix(f, t->word);
+  }
+  // Province and type together are one list.
+  auto province = std::find_if(terms.begin(), terms.end(),
+                               [](const si::QueryTerm& x) { return x.field == si::kProvince; });
+  auto type = std::find_if(terms.begin(), terms.end(),
+                           [](const si::QueryTerm& x) { return x.field == si::kType; });
+  if (province != terms.end() && type != terms.end()) {
+    si::QueryTerm pair{si::kProvinceType, si::PairTerm(province->word, type->word), false};
+    terms.erase(std::remove_if(terms.begin(), terms.end(), [](const si::QueryTerm& x) {
+                  return x.field == si::kProvince || x.field == si::kType;
+                }), terms.end());
+    terms.push_back(std::move(pair));
+  }
 
   std::unique_ptr<const rocksdb::Snapshot, std::function<void(const rocksdb::Snapshot*)>> snap(
       db_->GetSnapshot(), [this](const rocksdb::Snapshot* s) { db_->ReleaseSnapshot(s); });
@@ -500,32 +527,37 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
         pending.append(candidate, si::kSuffixSize);
         ++at;
         if (pending.size() / si::kSuffixSize >= want())
-          TCD_RETURN_IF_ERROR(ReadHits(ro, &inbox, q, filter, &pending, &hits));
+          TCD_RETURN_IF_ERROR(ReadHits(ro, &inbox, q, filter, card_prefix, &pending, &hits));
       } else if (at < lead.n) {
         at = Gallop(lead, at, ahead);
       }
     }
     bucket = NextBucket(bucket);
   }
-  TCD_RETURN_IF_ERROR(ReadHits(ro, &inbox, q, filter, &pending, &hits));
+  TCD_RETURN_IF_ERROR(ReadHits(ro, &inbox, q, filter, card_prefix, &pending, &hits));
   return hits;
 }
 
 Status Catalog::ReadHits(const rocksdb::ReadOptions& ro, std::unique_ptr<rocksdb::Iterator>* inbox,
                          const SearchQuery& q, const si::PostFilter& filter,
-                         std::string* suffixes, std::vector<SearchHit>* hits) {
+                         const std::string& card_prefix, std::string* suffixes,
+                         std::vector<SearchHit>* hits) {
   const size_t n = suffixes->size() / si::kSuffixSize;
   if (n == 0) return Status::OK();
   std::vector<rocksdb::Slice> keys(n), id_keys(n);  // a suffix ends with the session id
+  std::vector<std::string> card_keys(n);
+  std::vector<rocksdb::Slice> card_slices(n);
   for (size_t k = 0; k < n; ++k) {
     keys[k] = rocksdb::Slice(suffixes->data() + k * si::kSuffixSize, si::kSuffixSize);
     id_keys[k] = rocksdb::Slice(keys[k].data() + 8, 16);
+    card_keys[k] = card_prefix + keys[k].ToString();
+    card_slices[k] = card_keys[k];
   }
   // Cards always; whole documents when the metadata is wanted or the filter needs it.
   const bool want_docs = q.with_metadata || filter.NeedsMetadata();
   std::vector<rocksdb::PinnableSlice> cards(n), docs(want_docs ? n : 0), repls(n);
   std::vector<rocksdb::Status> card_st(n), doc_st(n), repl_st(n);
-  db_->MultiGet(ro, search_cards_, n, keys.data(), cards.data(), card_st.data(),
+  db_->MultiGet(ro, search_cards_, n, card_slices.data(), cards.data(), card_st.data(),
                 /*sorted_input=*/true);
   if (want_docs)
     db_->MultiGet(ro, search_docs_, n, keys.data(), docs.data(), doc_st.data(),

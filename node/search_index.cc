@@ -68,6 +68,19 @@ Bytes EncodeCard(ByteView session, const crypto::Metadata& meta) {
   return out;
 }
 
+std::vector<std::string> CardPrefixes(const crypto::Metadata& meta) {
+  std::set<std::string> prefixes;
+  for (const auto& [key, value] : meta) {
+    const char f = WholeValueField(key);
+    if (f != kPoint && f != kProvince) continue;
+    std::string folded = FoldText(value);
+    if (!folded.empty()) prefixes.insert(TermPrefix(f, folded));
+  }
+  std::vector<std::string> out = {std::string(1, kAll)};
+  out.insert(out.end(), prefixes.begin(), prefixes.end());
+  return out;
+}
+
 Result<Card> DecodeCard(ByteView b) {
   Reader rd(b);
   uint8_t version;
@@ -120,6 +133,26 @@ std::vector<std::string> PostingTerms(const crypto::Metadata& pairs, bool with_a
       for (const auto& w : words) prefixes.insert(TermPrefix(word_field, w));
   }
   return {prefixes.begin(), prefixes.end()};
+}
+
+std::string PairTerm(std::string_view folded_province, std::string_view folded_type) {
+  std::string t(folded_province);
+  t.push_back('|');  // folding never produces it
+  t.append(folded_type);
+  return t;
+}
+
+std::vector<std::string> PairTerms(const crypto::Metadata& meta) {
+  std::set<std::string> provinces, types, out;
+  for (const auto& [key, value] : meta) {
+    const char f = WholeValueField(key);
+    if (f != kProvince && f != kType) continue;
+    std::string folded = FoldText(value);
+    if (!folded.empty()) (f == kProvince ? provinces : types).insert(std::move(folded));
+  }
+  for (const auto& p : provinces)
+    for (const auto& t : types) out.insert(TermPrefix(kProvinceType, PairTerm(p, t)));
+  return {out.begin(), out.end()};
 }
 
 Status UnionPostings(const std::vector<std::string_view>& lists, std::string* out) {

@@ -4,10 +4,12 @@
 //                    u32 n | SessionRecord encoding[n] | MetaBody (the open entry's pairs,
 //                    then every annotation's pairs, in chain order). Keyed like a posting's
 //                    suffix, so the documents of a result page are neighbours on disk.
-//   search_cards     the same key → u8 version=1 | u32 n | SessionRecord encoding[n] | the
-//                    latest value of point, province, case, type, chair, conference (each
-//                    u16 length | UTF-8; "" when absent): what a row of results shows, small
-//                    enough that a page of results reads few blocks.
+//   search_cards     u8 'a' | suffix, and u8 field | folded value | 0x00 | suffix for every
+//                    point (field 'p') and province ('v') value the session has → u8 version=1 |
+//                    u32 n | SessionRecord encoding[n] | the latest value of point, province,
+//                    case, type, chair, conference (each u16 length | UTF-8; "" when absent):
+//                    what a row of results shows. The copies keyed by point and by province put
+//                    a page of one point's (province's) results in a few adjacent blocks.
 //   search_postings  u8 field | term (folded UTF-8) | 0x00 | bucket[3] → posting list: the
 //                    suffixes (kSuffixSize bytes each) of the term's sessions whose suffix
 //                    begins with `bucket`, ascending, no duplicates. Written with Merge (an
@@ -43,6 +45,7 @@ constexpr char kType = 'y';         // "type"
 constexpr char kConference = 'f';   // "conference"
 constexpr char kChair = 'h';        // each word of "chair"
 constexpr char kParticipant = 'r';  // each word of every "participant"
+constexpr char kProvinceType = 'w';  // folded province | '|' | folded type, every combination
 
 constexpr size_t kSuffixSize = 24;  // time (8) + session id (16)
 constexpr size_t kBucketSize = 3;   // a posting list's key: the first 3 bytes of its suffixes
@@ -67,6 +70,10 @@ struct Card {
   std::string_view point, province, case_number, type, chair, conference;
 };
 Bytes EncodeCard(ByteView session, const crypto::Metadata& meta);
+// The prefixes of the keys the card of a session with `meta` is stored under (before its
+// suffix): "a", then "p" | value | 0x00 and "v" | value | 0x00 for each folded point and
+// province value.
+std::vector<std::string> CardPrefixes(const crypto::Metadata& meta);
 Result<Card> DecodeCard(ByteView b);  // views `b`
 
 // Calls fn(key, value) for every pair of a MetaBody, in order, without copying; false when it
@@ -96,6 +103,10 @@ std::string PostingKey(std::string_view term_prefix, std::string_view suffix);
 
 // The term prefixes of every posting of `pairs` (kAll's included when `with_all`), sorted.
 std::vector<std::string> PostingTerms(const crypto::Metadata& pairs, bool with_all);
+// The kProvinceType term prefixes of a session's whole metadata `meta`: one per combination of
+// its province and type values (the most common pair of filters, answered by one list).
+std::vector<std::string> PairTerms(const crypto::Metadata& meta);
+std::string PairTerm(std::string_view folded_province, std::string_view folded_type);
 
 // The sorted union of posting lists, each ascending (not necessarily the same size).
 // Corruption when a list is not a whole number of suffixes or not strictly ascending.

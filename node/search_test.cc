@@ -1,4 +1,4 @@
-// Search: folding, and Catalog::Search against a brute-force reference on a generated catalog
+// Search: Catalog::Search against a brute-force reference on a generated catalog
 // of Vietnamese names, case types, conferences and annotations.
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
@@ -10,35 +10,10 @@
 
 #include "node/catalog.h"
 #include "node/search.h"
-#include "node/search_index.h"
 #include "node/text_fold.h"
 
 namespace tcd::node {
 namespace {
-
-TEST(TextFoldTest, FoldsVietnameseDiacriticsCaseAndDStroke) {
-  EXPECT_EQ(FoldText("Nguyễn Văn An"), "nguyen van an");
-  EXPECT_EQ(FoldText("Đồng Nai"), "dong nai");
-  EXPECT_EQ(FoldText("ĐẶNG ĐỨC ĐÔNG"), "dang duc dong");
-  EXPECT_EQ(FoldText("Thừa Thiên Huế"), "thua thien hue");
-  EXPECT_EQ(FoldText("Bà Rịa – Vũng Tàu"), "ba ria vung tau");
-  EXPECT_EQ(FoldText("Phường Ươm Tơ, Quận Ứng Hòa"), "phuong uom to quan ung hoa");
-  EXPECT_EQ(FoldText("KN-2024/17"), "kn 2024 17");
-  // Decomposed input (NFD, as some keyboards produce it) folds the same as precomposed.
-  EXPECT_EQ(FoldText("Nguye\xcc\x82\xcc\x83n"), "nguyen");
-  EXPECT_EQ(FoldWords("  a\xff" "b  "), (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(FoldText("--- / ---"), "");
-  EXPECT_EQ(FoldText("Ｎｇｕｙｅｎ"), "nguyen");  // full-width compatibility forms
-}
-
-TEST(TextFoldTest, CellsCountColumnsNotBytes) {
-  EXPECT_EQ(Cell("Phạm Xuân", 12), "Phạm Xuân   ");       // 9 columns, 12 bytes
-  EXPECT_EQ(Cell("Nguyễn Văn Ánh", 8), "Nguyễn V");        // cut at a character
-  EXPECT_EQ(Cell("Nguye\xcc\x82\xcc\x83n", 7), "Nguye\xcc\x82\xcc\x83n ");  // marks: 0 columns
-  EXPECT_EQ(Cell("阮", 1), " ");                             // 2 columns: does not fit
-  EXPECT_EQ(Cell("a\xff", 3), "a\xff ");                    // a stray byte: 1 column
-  EXPECT_EQ(Cell("", 2), "  ");
-}
 
 constexpr int64_t kDay = 86400ll * 1000000;
 constexpr int64_t kT0 = 1'700'000'000ll * 1000000;  // 2023-11-14
@@ -336,15 +311,28 @@ TEST_F(GeneratedSearchTest, AnnotationsAreSearchableAndTheOriginalStaysFindable)
   EXPECT_EQ(Ids(added).size(), 600u / 23 + 1);
 }
 
-// A hit's row values are the latest of each key, with or without the whole metadata.
+// A hit's row values are the latest of each key, with or without the whole metadata, and
+// whichever copy of the card (by time, by point, by province) the query reads.
 TEST_F(GeneratedSearchTest, HitsShowTheLatestValues) {
-  SearchQuery q;
-  q.limit = 0;
-  for (bool with_metadata : {false, true}) {
-    q.with_metadata = with_metadata;
+  std::vector<SearchQuery> queries(2);
+  queries[0].limit = 0;
+  queries[1].limit = 0;
+  queries[1].with_metadata = true;
+  for (size_t i = 0; i < 40; ++i) {
+    const Generated& g = all_[i * 13];
+    SearchQuery by_point, by_province;
+    by_point.point = g.meta[0].second;
+    by_province.province = g.meta[1].second;
+    by_province.with_metadata = i % 2;
+    by_point.limit = by_province.limit = 0;
+    queries.push_back(by_point);
+    queries.push_back(by_province);
+  }
+  for (const SearchQuery& q : queries) {
+    const bool with_metadata = q.with_metadata;
     auto hits = catalog_->Search(q);
     ASSERT_TRUE(hits.ok());
-    ASSERT_EQ(hits->size(), all_.size());
+    ASSERT_EQ(hits->size(), Reference(q).size());
     for (const auto& h : *hits) {
       const Generated& g = all_[h.session.id[0] << 24 | h.session.id[1] << 16 |
                                 h.session.id[2] << 8 | h.session.id[3]];
@@ -497,6 +485,55 @@ TEST_F(SearchTest, ResultsShowTheCurrentSummary) {
   EXPECT_EQ((*hits)[0].chair, "Lý Thị Mai");
 }
 
+// Every copy of a card (by time, by each point and province value the session ever had) shows
+// the latest values and the current summary.
+TEST_F(SearchTest, EveryCardCopyStaysCurrent) {
+  Generated g;
+  g.id = MakeId(4);
+  g.start_us = kT0;
+  g.meta = {{"point", "xa-1"}, {"province", "Hà Nội"}, {"point", "xa-2"}};  // amended
+  Add(g, {{{"point", "xa-2"}}});
+  auto r = catalog_->GetSession(g.id);
+  ASSERT_TRUE(r.ok());
+  r->state = SessionState::kUnsealed;
+  ASSERT_TRUE(catalog_->PutSession(*r).ok());
+  SearchQuery by_time, by_old, by_new, by_province;
+  by_old.point = "XA-1";
+  by_new.point = "xa-2";
+  by_province.province = "ha noi";
+  for (const SearchQuery& q : {by_time, by_old, by_new, by_province}) {
+    auto hits = catalog_->Search(q);
+    ASSERT_TRUE(hits.ok());
+    ASSERT_EQ(hits->size(), 1u) << q.point << q.province;
+    EXPECT_EQ((*hits)[0].point, "xa-2");
+    EXPECT_EQ((*hits)[0].province, "Hà Nội");
+    EXPECT_EQ((*hits)[0].session.state, SessionState::kUnsealed);
+  }
+}
+
+// --province with --type is one list of (province, type) pairs: it holds every combination
+// of the values a session has, so an annotation that amends either still matches both.
+TEST_F(SearchTest, ProvinceAndTypeMatchAnyOfTheirValues) {
+  Generated g;
+  g.id = MakeId(5);
+  g.start_us = kT0;
+  g.meta = {{"province", "Đồng Nai"}, {"type", "complaint"}, {"type", "petition"},
+            {"province", "Bình Phước"}};
+  Add(g, {{{"type", "petition"}}, {{"province", "Bình Phước"}}});
+  for (const char* province : {"dong nai", "BINH PHUOC"})
+    for (const char* type : {"complaint", "petition"}) {
+      SearchQuery q;
+      q.province = province;
+      q.type = type;
+      EXPECT_EQ(Ids(q), std::vector<crypto::SessionId>{g.id}) << province << " " << type;
+      EXPECT_EQ(Ids(q), Reference(q));
+    }
+  SearchQuery none;
+  none.province = "dong nai";
+  none.type = "feedback";
+  EXPECT_TRUE(Ids(none).empty());
+}
+
 TEST_F(SearchTest, EmptyWordsAreRefusedNamingTheOption) {
   SearchQuery q;
   q.chair = " -- ";
@@ -545,55 +582,6 @@ TEST_F(SearchTest, OldCatalogIsIndexedWhenOpenedForWriting) {
   SearchQuery q;
   q.chair = "ho thi ly";
   EXPECT_EQ(Ids(q), std::vector<crypto::SessionId>{MakeId(1)});
-}
-
-std::string Posting(uint8_t time, uint8_t id) {
-  std::string p(search_index::kSuffixSize, '\0');
-  p[7] = static_cast<char>(time);
-  p[23] = static_cast<char>(id);
-  return p;
-}
-
-TEST(PostingListTest, UnionIsSortedWithoutDuplicates) {
-  const std::string a = Posting(1, 0) + Posting(3, 0) + Posting(5, 0);
-  const std::string b = Posting(2, 0) + Posting(3, 0);
-  const std::string c = Posting(5, 0);
-  const std::string d = Posting(0, 9);
-  std::string out;
-  ASSERT_TRUE(search_index::UnionPostings({a, b, c, d}, &out).ok());
-  EXPECT_EQ(out, Posting(0, 9) + Posting(1, 0) + Posting(2, 0) + Posting(3, 0) + Posting(5, 0));
-  ASSERT_TRUE(search_index::UnionPostings({}, &out).ok());
-  EXPECT_EQ(out, "");
-  ASSERT_TRUE(search_index::UnionPostings({b}, &out).ok());
-  EXPECT_EQ(out, b);
-}
-
-TEST(PostingListTest, MalformedListsAreNamed) {
-  std::string out;
-  Status torn = search_index::UnionPostings({Posting(1, 0) + "abc"}, &out);
-  ASSERT_TRUE(torn.IsCorruption());
-  EXPECT_NE(torn.ToString().find("27 bytes"), std::string::npos) << torn.ToString();
-  Status order = search_index::UnionPostings({Posting(2, 0) + Posting(1, 0)}, &out);
-  ASSERT_TRUE(order.IsCorruption());
-  EXPECT_NE(order.ToString().find("out of order at posting 1"), std::string::npos);
-  Status twice = search_index::UnionPostings({Posting(2, 0) + Posting(2, 0)}, &out);
-  EXPECT_TRUE(twice.IsCorruption());
-}
-
-// The merge operator never fails (a failure would stop the catalog's compactions): a
-// malformed list's whole postings are sorted in.
-TEST(PostingListTest, MergeOperatorRepairsInsteadOfFailing) {
-  auto merge = search_index::PostingsMerge();
-  const std::string stored = Posting(3, 0) + Posting(1, 0) + "xy";  // out of order, torn
-  const std::string op = Posting(2, 0);
-  rocksdb::Slice existing(stored);
-  std::vector<rocksdb::Slice> ops = {op};
-  std::string out;
-  rocksdb::Slice existing_operand;
-  rocksdb::MergeOperator::MergeOperationInput in("k", &existing, ops, nullptr);
-  rocksdb::MergeOperator::MergeOperationOutput res(out, existing_operand);
-  ASSERT_TRUE(merge->FullMergeV2(in, &res));
-  EXPECT_EQ(out, Posting(1, 0) + Posting(2, 0) + Posting(3, 0));
 }
 
 }  // namespace
