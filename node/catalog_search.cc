@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstring>
 #include <memory>
 #include <set>
 
@@ -13,6 +12,7 @@
 #include "node/catalog_internal.h"
 #include "node/search.h"
 #include "node/search_index.h"
+#include "node/search_lists.h"
 #include "node/text_fold.h"
 
 namespace tcd::node {
@@ -23,133 +23,8 @@ namespace {
 constexpr const char* kIndexMetaKey = "search-index-version";
 constexpr const char* kIndexVersion = kSearchIndexVersion;
 constexpr size_t kMaxPrefixTerms = 64;
-
-// The posting lists of one term, or of every term starting with a prefix, bucket by bucket
-// (newest first), able to jump forward.
-class Cursor {
- public:
-  virtual ~Cursor() = default;
-  // Moves to the first bucket >= `target` (kBucketSize bytes): false when there is none.
-  virtual Result<bool> Seek(const std::string& target) = 0;
-  virtual const std::string& bucket() const = 0;
-  // The current bucket's postings (ascending suffixes), valid until the next Seek.
-  virtual Result<std::string_view> List() = 0;
-};
-
-class TermCursor : public Cursor {
- public:
-  TermCursor(rocksdb::Iterator* it, std::string prefix) : it_(it), prefix_(std::move(prefix)) {}
-  Result<bool> Seek(const std::string& target) override {
-    if (have_ && bucket_ >= target) return true;
-    if (have_) {  // the next bucket is usually the one wanted
-      it_->Next();
-      TCD_ASSIGN_OR_RETURN(bool more, Load());
-      if (!more || bucket_ >= target) return more;
-    }
-    it_->Seek(prefix_ + target);
-    return Load();
-  }
-  const std::string& bucket() const override { return bucket_; }
-  Result<std::string_view> List() override {
-    std::string_view v = it_->value().ToStringView();
-    if (v.size() % si::kSuffixSize != 0)
-      return Status::Corruption("search index: posting list of '" + prefix_.substr(1, prefix_.size() - 2) +
-                                "' is " + std::to_string(v.size()) +
-                                " bytes, not whole postings: run `tcd reindex`");
-    return v;
-  }
-
- private:
-  // Reads the iterator's bucket; false at the end of the term's lists.
-  Result<bool> Load() {
-    have_ = it_->Valid() && it_->key().starts_with(prefix_) &&
-            it_->key().size() == prefix_.size() + si::kBucketSize;
-    if (!it_->Valid()) TCD_RETURN_IF_ERROR(FromRocks(it_->status(), "search: read postings"));
-    if (have_) bucket_.assign(it_->key().data() + prefix_.size(), si::kBucketSize);
-    return have_;
-  }
-  std::unique_ptr<rocksdb::Iterator> it_;
-  const std::string prefix_;
-  std::string bucket_;
-  bool have_ = false;
-};
-
-class UnionCursor : public Cursor {
- public:
-  explicit UnionCursor(std::vector<std::unique_ptr<Cursor>> parts) : parts_(std::move(parts)) {}
-  Result<bool> Seek(const std::string& target) override {
-    bucket_.clear();
-    for (auto& p : parts_) {
-      TCD_ASSIGN_OR_RETURN(bool more, p->Seek(target));
-      if (more && (bucket_.empty() || p->bucket() < bucket_)) bucket_ = p->bucket();
-    }
-    return !bucket_.empty();
-  }
-  const std::string& bucket() const override { return bucket_; }
-  Result<std::string_view> List() override {
-    std::vector<std::string_view> lists;
-    for (auto& p : parts_) {
-      if (p->bucket() != bucket_) continue;
-      TCD_ASSIGN_OR_RETURN(std::string_view l, p->List());
-      lists.push_back(l);
-    }
-    TCD_RETURN_IF_ERROR(si::UnionPostings(lists, &list_));
-    return std::string_view(list_);
-  }
-
- private:
-  std::vector<std::unique_ptr<Cursor>> parts_;
-  std::string bucket_;
-  std::string list_;
-};
-
-// Postings compared as unsigned bytes, 8 at a time (this is where intersections spend their
-// time; std::string_view's compare calls memcmp).
-inline uint64_t Word(const char* p) {
-  uint64_t w;
-  std::memcpy(&w, p, 8);
-  return __builtin_bswap64(w);
-}
-inline bool Less(const char* a, const char* b) {
-  for (int i = 0; i < 24; i += 8) {
-    uint64_t x = Word(a + i), y = Word(b + i);
-    if (x != y) return x < y;
-  }
-  return false;
-}
-static_assert(si::kSuffixSize == 24);
-
-// A posting list as an array of postings.
-struct List {
-  const char* data = nullptr;
-  size_t n = 0;
-  const char* at(size_t i) const { return data + i * si::kSuffixSize; }
-};
-
-// The first index >= `from` of `list` whose posting is not below `target`, or list.n
-// (galloping: the postings wanted are usually near).
-size_t Gallop(const List& list, size_t from, const char* target) {
-  size_t lo = from, step = 1;
-  while (lo + step < list.n && Less(list.at(lo + step), target)) {
-    lo += step;
-    step *= 2;
-  }
-  size_t hi = std::min(list.n, lo + step);
-  while (lo < hi) {  // first index in [lo, hi) not below target
-    size_t mid = lo + (hi - lo) / 2;
-    if (Less(list.at(mid), target)) lo = mid + 1; else hi = mid;
-  }
-  return lo;
-}
-
-// The next bucket after `b`, or "" after the last.
-std::string NextBucket(std::string b) {
-  for (size_t i = b.size(); i-- > 0;) {
-    b[i] = static_cast<char>(static_cast<uint8_t>(b[i]) + 1);
-    if (b[i] != '\0') return b;
-  }
-  return {};
-}
+using si::Cursor, si::TermCursor, si::UnionCursor, si::List, si::Gallop, si::Less,
+    si::NextBucket;
 
 // Splits `text` into folded query words; a word typed with a trailing '*' is a prefix.
 Status AddWords(char field, const std::string& text, const char* option, std::vector<si::QueryTerm>* out) {
@@ -407,8 +282,8 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
   TCD_RETURN_IF_ERROR(AddWhole(si::kType, q.type, "--type", &terms));
   TCD_RETURN_IF_ERROR(AddWhole(si::kConference, q.conference, "--conference", &terms));
   if (terms.empty()) terms.push_back({si::kAll, "", false});
-  // Cards from the copy clustered by the query's point or province when it has one (every hit
-  // has that value), else the one in time order.
+  // Cards from the copy clustered by the query's point, else its (province, type) pair, else
+  // its province when it has one (every hit has that value), else the one in time order.
   std::string card_prefix(1, si::kAll);
   for (char f : {si::kPoint, si::kProvince}) {
     auto t = std::find_if(terms.begin(), terms.end(), [&](const si::QueryTerm& x) {
@@ -426,6 +301,7 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
     terms.erase(std::remove_if(terms.begin(), terms.end(), [](const si::QueryTerm& x) {
                   return x.field == si::kProvince || x.field == si::kType;
                 }), terms.end());
+    if (card_prefix[0] != si::kPoint) card_prefix = si::TermPrefix(pair.field, pair.word);
     terms.push_back(std::move(pair));
   }
 

@@ -76,6 +76,7 @@ std::vector<std::string> CardPrefixes(const crypto::Metadata& meta) {
     std::string folded = FoldText(value);
     if (!folded.empty()) prefixes.insert(TermPrefix(f, folded));
   }
+  for (auto& pair : PairTerms(meta)) prefixes.insert(std::move(pair));
   std::vector<std::string> out = {std::string(1, kAll)};
   out.insert(out.end(), prefixes.begin(), prefixes.end());
   return out;

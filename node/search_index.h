@@ -5,7 +5,8 @@
 //                    then every annotation's pairs, in chain order). Keyed like a posting's
 //                    suffix, so the documents of a result page are neighbours on disk.
 //   search_cards     u8 'a' | suffix, and u8 field | folded value | 0x00 | suffix for every
-//                    point (field 'p') and province ('v') value the session has → u8 version=1 |
+//                    point ('p'), province ('v') and (province, type) pair ('w', the same
+//                    term as its postings) the session has → u8 version=1 |
 //                    u32 n | SessionRecord encoding[n] | the latest value of point, province,
 //                    case, type, chair, conference (each u16 length | UTF-8; "" when absent):
 //                    what a row of results shows. The copies keyed by point and by province put
@@ -72,7 +73,7 @@ struct Card {
 Bytes EncodeCard(ByteView session, const crypto::Metadata& meta);
 // The prefixes of the keys the card of a session with `meta` is stored under (before its
 // suffix): "a", then "p" | value | 0x00 and "v" | value | 0x00 for each folded point and
-// province value.
+// province value, and the PairTerms.
 std::vector<std::string> CardPrefixes(const crypto::Metadata& meta);
 Result<Card> DecodeCard(ByteView b);  // views `b`
 

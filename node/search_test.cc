@@ -320,13 +320,15 @@ TEST_F(GeneratedSearchTest, HitsShowTheLatestValues) {
   queries[1].with_metadata = true;
   for (size_t i = 0; i < 40; ++i) {
     const Generated& g = all_[i * 13];
-    SearchQuery by_point, by_province;
+    SearchQuery by_point, by_province, by_pair;
     by_point.point = g.meta[0].second;
-    by_province.province = g.meta[1].second;
+    by_province.province = by_pair.province = g.meta[1].second;
+    by_pair.type = g.meta[3].second;
     by_province.with_metadata = i % 2;
-    by_point.limit = by_province.limit = 0;
+    by_point.limit = by_province.limit = by_pair.limit = 0;
     queries.push_back(by_point);
     queries.push_back(by_province);
+    queries.push_back(by_pair);
   }
   for (const SearchQuery& q : queries) {
     const bool with_metadata = q.with_metadata;
@@ -491,17 +493,19 @@ TEST_F(SearchTest, EveryCardCopyStaysCurrent) {
   Generated g;
   g.id = MakeId(4);
   g.start_us = kT0;
-  g.meta = {{"point", "xa-1"}, {"province", "Hà Nội"}, {"point", "xa-2"}};  // amended
+  g.meta = {{"point", "xa-1"}, {"province", "Hà Nội"}, {"type", "complaint"},
+            {"point", "xa-2"}};  // amended
   Add(g, {{{"point", "xa-2"}}});
   auto r = catalog_->GetSession(g.id);
   ASSERT_TRUE(r.ok());
   r->state = SessionState::kUnsealed;
   ASSERT_TRUE(catalog_->PutSession(*r).ok());
-  SearchQuery by_time, by_old, by_new, by_province;
+  SearchQuery by_time, by_old, by_new, by_province, by_pair;
   by_old.point = "XA-1";
   by_new.point = "xa-2";
-  by_province.province = "ha noi";
-  for (const SearchQuery& q : {by_time, by_old, by_new, by_province}) {
+  by_province.province = by_pair.province = "ha noi";
+  by_pair.type = "complaint";
+  for (const SearchQuery& q : {by_time, by_old, by_new, by_province, by_pair}) {
     auto hits = catalog_->Search(q);
     ASSERT_TRUE(hits.ok());
     ASSERT_EQ(hits->size(), 1u) << q.point << q.province;
