@@ -93,6 +93,7 @@ struct WantedBlob {
 
 namespace search_index {
 struct PostFilter;
+class CardReader;
 }
 struct SearchQuery;  // node/search.h
 struct SearchHit;
@@ -204,12 +205,13 @@ class Catalog {
   // Rebuilds the index when the catalog has none yet (created before the index existed, or a
   // rebuild was interrupted).
   Status ReindexIfMissing();
-  // Reads the cards (keys card_prefix | suffix) of the matches `suffixes` (24-byte posting
-  // suffixes, concatenated, ascending; one MultiGet per family, documents too when
-  // q.with_metadata or `filter` needs them), appends the ones that pass `filter` and q.states
-  // to *hits (up to q.limit), and clears *suffixes. *inbox is created when first needed.
-  Status ReadHits(const rocksdb::ReadOptions& ro, std::unique_ptr<rocksdb::Iterator>* inbox,
-                  const SearchQuery& q,
+  // Reads the cards (keys card_prefix | suffix, through *cards) of the matches `suffixes`
+  // (24-byte posting suffixes, concatenated, ascending), their replication records and, when
+  // q.with_metadata or `filter` needs them, their documents (one MultiGet each); appends the
+  // ones that pass `filter` and q.states to *hits (up to q.limit), and clears *suffixes.
+  // *inbox is created when first needed.
+  Status ReadHits(const rocksdb::ReadOptions& ro, search_index::CardReader* cards,
+                  std::unique_ptr<rocksdb::Iterator>* inbox, const SearchQuery& q,
                   const search_index::PostFilter& filter, const std::string& card_prefix,
                   std::string* suffixes, std::vector<SearchHit>* hits);
   // Where complete copies of the session are, from its replication record and the inbox.

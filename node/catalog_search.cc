@@ -24,7 +24,7 @@ constexpr const char* kIndexMetaKey = "search-index-version";
 constexpr const char* kIndexVersion = kSearchIndexVersion;
 constexpr size_t kMaxPrefixTerms = 64;
 using si::Cursor, si::TermCursor, si::UnionCursor, si::List, si::Gallop, si::Less,
-    si::NextBucket;
+    si::NextBucket, si::CardReader;
 
 // Splits `text` into folded query words; a word typed with a trailing '*' is a prefix.
 Status AddWords(char field, const std::string& text, const char* option, std::vector<si::QueryTerm>* out) {
@@ -349,6 +349,7 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
   std::vector<SearchHit> hits;
   std::string pending;  // suffixes of matches whose documents are still to be read
   std::unique_ptr<rocksdb::Iterator> inbox;  // created when a received session is met
+  CardReader cards(db_.get(), search_cards_, ro);
   auto want = [&] { return q.limit == 0 ? size_t{64} : q.limit - hits.size(); };
   auto full = [&] { return q.limit != 0 && hits.size() >= q.limit; };
   const si::PostFilter filter{terms};
@@ -403,46 +404,48 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
         pending.append(candidate, si::kSuffixSize);
         ++at;
         if (pending.size() / si::kSuffixSize >= want())
-          TCD_RETURN_IF_ERROR(ReadHits(ro, &inbox, q, filter, card_prefix, &pending, &hits));
+          TCD_RETURN_IF_ERROR(ReadHits(ro, &cards, &inbox, q, filter, card_prefix, &pending, &hits));
       } else if (at < lead.n) {
         at = Gallop(lead, at, ahead);
       }
     }
     bucket = NextBucket(bucket);
   }
-  TCD_RETURN_IF_ERROR(ReadHits(ro, &inbox, q, filter, card_prefix, &pending, &hits));
+  TCD_RETURN_IF_ERROR(ReadHits(ro, &cards, &inbox, q, filter, card_prefix, &pending, &hits));
   return hits;
 }
 
-Status Catalog::ReadHits(const rocksdb::ReadOptions& ro, std::unique_ptr<rocksdb::Iterator>* inbox,
-                         const SearchQuery& q, const si::PostFilter& filter,
-                         const std::string& card_prefix, std::string* suffixes,
-                         std::vector<SearchHit>* hits) {
+Status Catalog::ReadHits(const rocksdb::ReadOptions& ro, CardReader* cards,
+                         std::unique_ptr<rocksdb::Iterator>* inbox, const SearchQuery& q,
+                         const si::PostFilter& filter, const std::string& card_prefix,
+                         std::string* suffixes, std::vector<SearchHit>* hits) {
   const size_t n = suffixes->size() / si::kSuffixSize;
   if (n == 0) return Status::OK();
-  std::vector<rocksdb::Slice> keys(n), id_keys(n);  // a suffix ends with the session id
-  std::vector<std::string> card_keys(n);
-  std::vector<rocksdb::Slice> card_slices(n);
+  std::vector<rocksdb::Slice> keys(n), id_keys(n), card_keys(n);  // suffixes end with the id
+  std::string card_key_bytes;
+  card_key_bytes.reserve(n * (card_prefix.size() + si::kSuffixSize));
   for (size_t k = 0; k < n; ++k) {
     keys[k] = rocksdb::Slice(suffixes->data() + k * si::kSuffixSize, si::kSuffixSize);
     id_keys[k] = rocksdb::Slice(keys[k].data() + 8, 16);
-    card_keys[k] = card_prefix + keys[k].ToString();
-    card_slices[k] = card_keys[k];
+    card_key_bytes += card_prefix;
+    card_key_bytes.append(keys[k].data(), keys[k].size());
   }
-  // Cards always; whole documents when the metadata is wanted or the filter needs it.
+  for (size_t k = 0, size = card_prefix.size() + si::kSuffixSize; k < n; ++k)
+    card_keys[k] = rocksdb::Slice(card_key_bytes.data() + k * size, size);
+  // Whole documents only when the metadata is wanted or the filter needs it.
   const bool want_docs = q.with_metadata || filter.NeedsMetadata();
-  std::vector<rocksdb::PinnableSlice> cards(n), docs(want_docs ? n : 0), repls(n);
-  std::vector<rocksdb::Status> card_st(n), doc_st(n), repl_st(n);
-  db_->MultiGet(ro, search_cards_, n, card_slices.data(), cards.data(), card_st.data(),
-                /*sorted_input=*/true);
+  std::vector<rocksdb::PinnableSlice> docs(want_docs ? n : 0), repls(n);
+  std::vector<rocksdb::Status> doc_st(n), repl_st(n);
+  TCD_RETURN_IF_ERROR(cards->Read(card_keys));
   if (want_docs)
     db_->MultiGet(ro, search_docs_, n, keys.data(), docs.data(), doc_st.data(),
                   /*sorted_input=*/true);
   if (repl_) db_->MultiGet(ro, repl_, n, id_keys.data(), repls.data(), repl_st.data());
   for (size_t k = 0; k < n && (q.limit == 0 || hits->size() < q.limit); ++k) {
-    if (card_st[k].IsNotFound()) continue;  // a posting without its card: never written so
-    TCD_RETURN_IF_ERROR(FromRocks(card_st[k], "search: read session card"));
-    TCD_ASSIGN_OR_RETURN(si::Card card, si::DecodeCard(FromSlice(cards[k])));
+    std::optional<std::string_view> found = cards->card(k);
+    if (!found) continue;  // a posting without its card: never written so
+    TCD_ASSIGN_OR_RETURN(si::Card card, si::DecodeCard(ByteView(
+        reinterpret_cast<const uint8_t*>(found->data()), found->size())));
     SearchHit hit;
     if (want_docs) {
       TCD_RETURN_IF_ERROR(FromRocks(doc_st[k], "search: read session document"));

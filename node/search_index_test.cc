@@ -1,12 +1,19 @@
 // Search building blocks: folding and table cells (node/text_fold.h), posting lists and their
-// merge operator (node/search_index.h).
+// merge operator (node/search_index.h), reading cards (node/search_lists.h).
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 #include <rocksdb/merge_operator.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "node/search_index.h"
+#include "node/search_lists.h"
 #include "node/text_fold.h"
 
 namespace tcd::node {
@@ -83,6 +90,65 @@ TEST(PostingListTest, MergeOperatorRepairsInsteadOfFailing) {
   rocksdb::MergeOperator::MergeOperationOutput res(out, existing_operand);
   ASSERT_TRUE(merge->FullMergeV2(in, &res));
   EXPECT_EQ(out, Posting(1, 0) + Posting(2, 0) + Posting(3, 0));
+}
+
+// The card reader walks clustered keys, seeks past gaps, switches to MultiGet once keys prove
+// scattered, and finds exactly the keys stored, whatever the mix, across consecutive batches.
+TEST(CardReaderTest, FindsExactlyTheStoredCardsClusteredOrScattered) {
+  const std::string dir = ::testing::TempDir() + "/card_reader_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(o, dir, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  auto key = [](int i) {
+    char b[16];
+    std::snprintf(b, sizeof b, "k%06d", i);
+    return std::string(b);
+  };
+  for (int i = 0; i < 4000; i += 2)  // odd keys are absent
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), key(i), "card " + std::to_string(i)).ok());
+  ASSERT_TRUE(db->Flush(rocksdb::FlushOptions()).ok());
+
+  struct Case {
+    const char* name;
+    std::vector<std::vector<int>> batches;
+  };
+  std::vector<int> dense, sparse, mixed, lone = {1234};
+  for (int i = 0; i < 200; ++i) dense.push_back(100 + i);         // found, absent alternately
+  for (int i = 0; i < 40; ++i) sparse.push_back(10 + 70 * i + i % 2);
+  for (int i = 0; i < 300; ++i) mixed.push_back(i < 150 ? 500 + i : 700 + 9 * i);
+  const std::vector<Case> cases = {
+      {"dense", {dense}},
+      {"sparse", {sparse}},
+      {"dense, then a far gap, then dense", {mixed}},
+      {"one key", {lone}},
+      {"dense in two batches", {std::vector<int>(dense.begin(), dense.begin() + 50),
+                                std::vector<int>(dense.begin() + 50, dense.end())}},
+      {"sparse in many batches", {{5}, {300, 301, 302}, {2000}, {2100, 2500, 2998, 2999}}},
+  };
+  for (const auto& c : cases) {
+    rocksdb::ReadOptions ro;
+    search_index::CardReader reader(db.get(), db->DefaultColumnFamily(), ro);
+    for (const auto& batch : c.batches) {
+      std::vector<std::string> names;
+      for (int i : batch) names.push_back(key(i));
+      std::vector<rocksdb::Slice> keys(names.begin(), names.end());
+      ASSERT_TRUE(reader.Read(keys).ok()) << c.name;
+      for (size_t k = 0; k < batch.size(); ++k) {
+        auto card = reader.card(k);
+        if (batch[k] % 2 == 0) {
+          ASSERT_TRUE(card.has_value()) << c.name << ": key " << names[k];
+          EXPECT_EQ(*card, "card " + std::to_string(batch[k])) << c.name;
+        } else {
+          EXPECT_FALSE(card.has_value()) << c.name << ": key " << names[k] << " is absent";
+        }
+      }
+    }
+  }
+  db.reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -36,6 +36,64 @@ Result<bool> TermCursor::Load() {
   return have_;
 }
 
+Status CardReader::Read(const std::vector<rocksdb::Slice>& keys) {
+  const size_t n = keys.size();
+  copies_.clear();
+  at_.assign(n, {0, std::string::npos});
+  size_t k = 0;
+  if (!scattered_ && (n > 1 || it_)) {
+    for (; k < n; ++k) {
+      const rocksdb::Slice& want = keys[k];
+      if (!it_) {
+        it_.reset(db_->NewIterator(ro_, cards_));
+        it_->Seek(want);
+        ++seeks_;
+      } else {
+        int steps = 0;
+        while (steps < kSteps && it_->Valid() && it_->key().compare(want) < 0) {
+          it_->Next();
+          ++steps;
+        }
+        if (!it_->Valid() || it_->key().compare(want) >= 0) {
+          ++stepped_;
+        } else if (stepped_ < 4 * seeks_) {  // mostly far apart: the rest by MultiGet
+          scattered_ = true;
+          break;
+        } else {
+          it_->Seek(want);
+          ++seeks_;
+        }
+      }
+      if (!it_->Valid()) {
+        TCD_RETURN_IF_ERROR(internal::FromRocks(it_->status(), "search: read session cards"));
+      } else if (it_->key() == want) {
+        at_[k] = {copies_.size(), it_->value().size()};
+        copies_.append(it_->value().data(), it_->value().size());
+      }
+    }
+  }
+  walked_ = k;
+  got_.clear();
+  got_.resize(n - k);
+  got_st_.assign(n - k, rocksdb::Status());
+  if (k < n)
+    db_->MultiGet(ro_, cards_, n - k, keys.data() + k, got_.data(), got_st_.data(),
+                  /*sorted_input=*/true);
+  for (size_t i = 0; i < got_st_.size(); ++i)
+    if (!got_st_[i].ok() && !got_st_[i].IsNotFound())
+      return internal::FromRocks(got_st_[i], "search: read session cards");
+  return Status::OK();
+}
+
+std::optional<std::string_view> CardReader::card(size_t k) const {
+  if (k >= walked_) {
+    if (!got_st_[k - walked_].ok()) return std::nullopt;
+    return got_[k - walked_].ToStringView();
+  }
+  if (at_[k].second == std::string::npos) return std::nullopt;
+  return std::string_view(copies_).substr(at_[k].first, at_[k].second);
+}
+
 Result<bool> UnionCursor::Seek(const std::string& target) {
   bucket_.clear();
   for (auto& p : parts_) {

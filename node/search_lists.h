@@ -3,11 +3,13 @@
 // the in-memory intersection.
 #pragma once
 
+#include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +59,35 @@ class UnionCursor : public Cursor {
   std::vector<std::unique_ptr<Cursor>> parts_;
   std::string bucket_;
   std::string list_;
+};
+
+// Reads the cards of a query's hits (search_cards), batch by batch in ascending key order.
+// Hits clustered in the copy read (a point's, a province's or a pair's sessions, a common
+// word's, a conference's) are read by stepping one iterator from card to card, about a tenth
+// of a seek each; scattered hits, and a lone one, by one MultiGet, which costs less per key
+// than a seek. A query whose hits prove scattered switches to MultiGet for the rest.
+class CardReader {
+ public:
+  CardReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cards, const rocksdb::ReadOptions& ro)
+      : db_(db), cards_(cards), ro_(ro) {}
+  // Reads the cards stored under `keys` (ascending, and after any key of an earlier call).
+  Status Read(const std::vector<rocksdb::Slice>& keys);
+  // Key k's card from the last Read, or nullopt when there is none; valid until the next Read.
+  std::optional<std::string_view> card(size_t k) const;
+
+ private:
+  static constexpr int kSteps = 16;  // steps towards the next card before seeking instead
+  rocksdb::DB* const db_;
+  rocksdb::ColumnFamilyHandle* const cards_;
+  const rocksdb::ReadOptions ro_;
+  std::unique_ptr<rocksdb::Iterator> it_;  // created by the first walk
+  bool scattered_ = false;                 // MultiGet only from now on
+  size_t stepped_ = 0, seeks_ = 0;         // cards reached by stepping, and by seeking
+  size_t walked_ = 0;                      // keys of the last Read found by the walk
+  std::string copies_;                     // their cards, concatenated
+  std::vector<std::pair<size_t, size_t>> at_;  // offset, size in copies_ (size npos: none)
+  std::vector<rocksdb::PinnableSlice> got_;    // the MultiGet of the others
+  std::vector<rocksdb::Status> got_st_;
 };
 
 // Postings compared as unsigned bytes, 8 at a time (this is where intersections spend their

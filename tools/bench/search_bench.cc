@@ -58,6 +58,7 @@ struct Options {
   std::string signatures = "all";
   std::string json_out;
   bool explain = false;
+  std::vector<std::string> kinds;  // empty: every kind
 };
 
 volatile size_t shown_bytes_sink = 0;  // keeps the result reading from being optimized out
@@ -406,6 +407,9 @@ int Run(const Options& o) {
   std::vector<KindResult> results;
   const double load_before = LoadAverage();
   for (int k = 0; k < kKinds; ++k) {
+    if (!o.kinds.empty() &&
+        std::find(o.kinds.begin(), o.kinds.end(), KindName(static_cast<Kind>(k))) == o.kinds.end())
+      continue;
     KindResult r;
     auto ok = RunKind(o, d, static_cast<Kind>(k), cat->get(), sql->get(), &r);
     if (!ok.ok()) {
@@ -512,6 +516,11 @@ int main(int argc, char** argv) {
                  "all: Ed25519 on every entry; ends: on open and seal entries only");
   app.add_option("--json", o.json_out, "Write the results as JSON here")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  std::vector<std::string> names;
+  for (int k = 0; k < tcd::bench::kKinds; ++k)
+    names.push_back(tcd::bench::KindName(static_cast<tcd::bench::Kind>(k)));
+  app.add_option("--kind", o.kinds, "Run only these query kinds (repeatable; for profiling)")
+      ->check(CLI::IsMember(names));
   app.add_flag("--explain", o.explain, "Print SQLite's query plan of each kind");
   CLI11_PARSE(app, argc, argv);
   return tcd::bench::Run(o);
