@@ -60,7 +60,7 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::string& name) {
     // Cards are read by stepping an iterator through a clustered copy: the blocks are in the
     // page cache or not wanted at all, so RocksDB's readahead (a syscall per sequential run)
     // only costs time.
-    if (!getenv("TCD_RA")) t.max_auto_readahead_size = 0;
+    t.max_auto_readahead_size = 0;
   }
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   return o;

@@ -15,7 +15,7 @@ namespace {
 constexpr uint8_t kDocVersion = 2;
 constexpr uint8_t kCardVersion = 1;
 
-char WholeValueField(const std::string& key) {
+char WholeValueField(std::string_view key) {
   if (key == "point") return kPoint;
   if (key == "province") return kProvince;
   if (key == "case") return kCase;
@@ -134,6 +134,40 @@ std::vector<std::string> PostingTerms(const crypto::Metadata& pairs, bool with_a
       for (const auto& w : words) prefixes.insert(TermPrefix(word_field, w));
   }
   return {prefixes.begin(), prefixes.end()};
+}
+
+bool DocHasTerm(ByteView meta_body, const QueryTerm& t) {
+  if (t.field == kAll) return t.word.empty();  // every session has the one term ""
+  auto has_word = [&](std::string_view value) {
+    for (const auto& w : FoldWords(value))
+      if (t.prefix ? std::string_view(w).starts_with(t.word) : w == t.word) return true;
+    return false;
+  };
+  std::string_view want_province, want_type;  // of a pair term
+  if (t.field == kProvinceType) {
+    const size_t bar = t.word.find('|');
+    if (bar == std::string::npos) return false;
+    want_province = std::string_view(t.word).substr(0, bar);
+    want_type = std::string_view(t.word).substr(bar + 1);
+  }
+  bool found = false, province = false, type = false;
+  WalkMeta(meta_body, [&](std::string_view key, std::string_view value) {
+    if (found) return;
+    const char whole = WholeValueField(key);
+    switch (t.field) {
+      case kText: found = has_word(value); break;
+      case kChair: found = key == "chair" && has_word(value); break;
+      case kParticipant: found = key == "participant" && has_word(value); break;
+      case kProvinceType:
+        if (whole == kProvince && !province) province = FoldText(value) == want_province;
+        if (whole == kType && !type) type = FoldText(value) == want_type;
+        found = province && type;
+        break;
+      default:  // a whole-value field; a value without letters or digits is not indexed
+        found = whole == t.field && FoldText(value) == t.word && !t.word.empty();
+    }
+  });
+  return found;
 }
 
 std::string PairTerm(std::string_view folded_province, std::string_view folded_type) {

@@ -125,10 +125,19 @@ struct QueryTerm {
   bool prefix = false;
 };
 
+// Whether a session whose MetaBody (the open entry's pairs, then every annotation's) is
+// `meta_body` has term `t` among its postings (PostingTerms and PairTerms of its metadata, a
+// prefix term any word starting with it): what its posting list would say, without reading it.
+// REQUIRES: a well-formed MetaBody.
+bool DocHasTerm(ByteView meta_body, const QueryTerm& t);
+
 // What postings cannot decide: all the words of --chair (--participant) in one single chair
-// (participant) value of the session's metadata.
+// (participant) value of the session's metadata. And the terms whose lists a query stopped
+// reading because they hold nearly every session it looks at (Catalog::Search): a document
+// passes when it has each of them (DocHasTerm).
 struct PostFilter {
   const std::vector<QueryTerm>& terms;
+  std::vector<QueryTerm> residual;
   bool NeedsMetadata() const;  // false: every document passes (no --chair, --participant)
   bool operator()(ByteView meta_body) const;  // REQUIRES: a well-formed MetaBody
 };

@@ -8,6 +8,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <random>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -90,6 +92,44 @@ TEST(PostingListTest, MergeOperatorRepairsInsteadOfFailing) {
   rocksdb::MergeOperator::MergeOperationOutput res(out, existing_operand);
   ASSERT_TRUE(merge->FullMergeV2(in, &res));
   EXPECT_EQ(out, Posting(1, 0) + Posting(2, 0) + Posting(3, 0));
+}
+
+// A term's presence checked on a document agrees with the postings the index writes for it:
+// every term of PostingTerms and PairTerms, and none other, for metadata with amended
+// provinces and types, words in several keys, and values without letters.
+TEST(DocHasTermTest, AgreesWithThePostingsWritten) {
+  std::mt19937 rng(11);
+  const std::vector<std::string> keys = {"point", "province", "case", "type", "conference",
+                                         "chair", "participant", "note", "address"};
+  const std::vector<std::string> values = {
+      "Nguyễn Văn An", "Đồng Nai", "complaint", "petition", "Tổ 5, ấp Tân Phú", "KN-2024/17",
+      "Gia Lai", "---", "Lý Thị Mai", "xa-tan-phu-0123", "Trần Anh", "an toàn giao thông"};
+  for (int round = 0; round < 300; ++round) {
+    crypto::Metadata meta;
+    const int n = 1 + static_cast<int>(rng() % 8);
+    for (int i = 0; i < n; ++i)
+      meta.emplace_back(keys[rng() % keys.size()], values[rng() % values.size()]);
+    search_index::Doc doc;
+    doc.meta = meta;
+    const Bytes encoded = search_index::EncodeDoc(doc);
+    auto view = search_index::DecodeDocView(encoded);
+    ASSERT_TRUE(view.ok()) << view.status().ToString();
+    std::set<std::string> written;
+    for (const auto& t : search_index::PostingTerms(meta, true)) written.insert(t);
+    for (const auto& t : search_index::PairTerms(meta)) written.insert(t);
+    // Candidates: what was written, and the same words under every other field.
+    std::set<std::string> candidates = written;
+    const std::string fields = "atpvcyfhrw";
+    for (const auto& t : written)
+      for (char f : fields) candidates.insert(std::string(1, f) + t.substr(1));
+    for (const auto& prefix : candidates) {
+      const size_t nul = prefix.find('\0');
+      ASSERT_NE(nul, std::string::npos);
+      search_index::QueryTerm term{prefix[0], prefix.substr(1, nul - 1), false};
+      EXPECT_EQ(search_index::DocHasTerm(view->meta_body, term), written.count(prefix) == 1)
+          << "round " << round << ": field " << term.field << " term '" << term.word << "'";
+    }
+  }
 }
 
 // The card reader walks clustered keys, seeks past gaps, switches to MultiGet once keys prove

@@ -462,6 +462,60 @@ TEST_F(SearchTest, ListEdgesAreInvisible) {
     }
 }
 
+// A word in nearly every session (over 1,024 in a list, 256 times the rarest word's) is
+// checked on the candidates' documents instead of being read: the answers are the same,
+// annotations included.
+TEST_F(SearchTest, WordsInNearlyEverySessionAnswerAsAnyOther) {
+  constexpr int64_t kList = int64_t{1} << 40;
+  const int64_t edge = (kT0 / kList + 1) * kList;  // all in one list
+  for (int i = 0; i < 1500; ++i) {
+    Generated g;
+    g.id = MakeId(i);
+    g.start_us = edge + int64_t{i} * 60'000'000;
+    g.meta = {{"point", "xa-" + std::to_string(i % 3)},
+              {"province", i % 10 ? "Gia Lai" : "Đồng Nai"},
+              {"type", i % 8 ? "complaint" : "petition"},
+              {"note", i % 50 == 8 ? "Khu phố 2" : "Tổ dân phố " + std::to_string(i % 9)}};
+    // The rare word: 8 (a petition without "to" or "dan"), 400 (Đồng Nai, a petition), 807 (a
+    // complaint amended to a petition too) and 1207 (by an annotation).
+    if (i == 8 || i == 400 || i == 807) g.meta.emplace_back("address", "số 355 đường Lê Thánh Tông");
+    std::vector<crypto::Metadata> annotations;
+    if (i == 1207 || i == 807) {  // 1207 gains the word, 807 becomes a petition too
+      annotations.push_back(i == 1207 ? crypto::Metadata{{"note", "355"}}
+                                      : crypto::Metadata{{"type", "petition"}});
+      g.meta.insert(g.meta.end(), annotations[0].begin(), annotations[0].end());
+    }
+    Add(g, annotations);
+  }
+  std::vector<SearchQuery> queries(6);
+  queries[0].text = "355 to";
+  queries[1].text = "355 to";
+  queries[1].type = "petition";
+  queries[2].text = "355 dan pho";
+  queries[2].province = "gia lai";
+  queries[2].type = "complaint";
+  queries[3].text = "to 355 thanh";
+  queries[3].point = "xa-1";
+  queries[4].text = "pho 355";
+  queries[4].type = "complaint";
+  queries[5].text = "355 to";
+  queries[5].to_us = edge + 900 * int64_t{60'000'000};
+  int found = 0;
+  for (SearchQuery q : queries)
+    for (size_t limit : {0, 2}) {
+      q.limit = limit;
+      const auto want = Reference(q);
+      found += !want.empty();
+      EXPECT_EQ(Ids(q), want) << Describe(q) << " limit " << limit;
+    }
+  EXPECT_EQ(found, 12);
+  ASSERT_TRUE(catalog_->Compact().ok());
+  for (SearchQuery q : queries) {
+    q.limit = 0;
+    EXPECT_EQ(Ids(q), Reference(q)) << "after compaction: " << Describe(q);
+  }
+}
+
 TEST_F(SearchTest, ResultsShowTheCurrentSummary) {
   Generated g;
   g.id = MakeId(9);
