@@ -20,6 +20,7 @@ using namespace internal;
 namespace {
 
 constexpr uint8_t kRecordVersion = 1;
+constexpr const char* kRoleKey = "node-role";  // meta family: Catalog::SetRole
 const char* const kCfNames[] = {"default", "sessions", "chain",       "blobs",
                                 "meta",    "repl",     "outbox",      "inbox",
                                 "search_docs", "search_postings", "search_cards"};
@@ -200,7 +201,18 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir, bool read
       return Status::Corruption("catalog " + dir + ": unsupported format-version " + v);
     if (c->search_docs_) TCD_RETURN_IF_ERROR(c->ReindexIfMissing());  // only reads the marker
   }
+  rocksdb::Status g = c->db_->Get(rocksdb::ReadOptions(), c->meta_, kRoleKey, &c->role_);
+  if (!g.ok() && !g.IsNotFound()) return FromRocks(g, "catalog " + dir + ": read node-role");
   return c;
+}
+
+Status Catalog::SetRole(const std::string& role) {
+  if (role == role_) return Status::OK();
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  TCD_RETURN_IF_ERROR(FromRocks(db_->Put(wo, meta_, kRoleKey, role), "catalog: write node-role"));
+  role_ = role;
+  return Status::OK();
 }
 
 Catalog::~Catalog() {

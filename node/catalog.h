@@ -116,6 +116,11 @@ class Catalog {
 
   // When on (a node with an upstream), every Append also puts the session in the outbox.
   void set_track_outbox(bool on) { track_outbox_ = on; }
+  // The role of the node that writes this catalog ("recorder", "province", "central"; "" when
+  // never set), kept in the meta family (synced) so that read-only tools such as `tcd search`
+  // know it: at the central archive a session held here completely is held at central.
+  Status SetRole(const std::string& role);
+  const std::string& role() const { return role_; }
 
   // --- Replication (catalog_repl.cc) ---
   // Entries received from `peer` (already verified by the caller), the session's new summary,
@@ -232,6 +237,7 @@ class Catalog {
   bool track_outbox_ = false;
   bool sync_ = true;
   bool read_only_ = false;
+  std::string role_;
   bool search_ready_ = false;  // the search index is complete and of the current version
   std::mutex outbox_mu_;  // orders Append's outbox put against RemoveFromOutbox's check
   std::mutex repl_mu_;  // serializes UpdateRepl

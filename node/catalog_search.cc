@@ -514,6 +514,7 @@ Result<SessionLocation> Catalog::Locate(const SessionRecord& s, const ReplRecord
   // The next tier of a recorder is its province; of a province, the central archive.
   if (complete_up) (received ? l.central : l.province) = true;
   if (s.next_seq > 0 && r.central_held >= s.next_seq) l.central = true;
+  if (role_ == "central" && l.local) l.central = true;  // held here, completely
   return l;
 }
 

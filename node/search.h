@@ -43,7 +43,8 @@ struct SearchQuery {
 struct SessionLocation {
   bool local = false;     // every entry here, blobs included (not evicted, none still arriving)
   bool province = false;  // the next tier acknowledged holding all of it (recorder only)
-  bool central = false;   // the central tier acknowledged holding all of it (or this is central)
+  bool central = false;   // the central tier acknowledged holding all of it, or this node is
+                          // the central archive (Catalog::role) and holds all of it
 };
 std::string LocationText(const SessionLocation& l);  // "local", "local+central", "province", …
 

@@ -516,6 +516,37 @@ TEST_F(SearchTest, WordsInNearlyEverySessionAnswerAsAnyOther) {
   }
 }
 
+// Where the recording is: a session recorded here is local; at the central archive (its role
+// recorded in the catalog by the node, read by a read-only `tcd search`) it is also central.
+TEST_F(SearchTest, AtTheCentralArchiveAHeldSessionIsAtCentral) {
+  Generated g;
+  g.id = MakeId(1);
+  g.start_us = kT0;
+  g.meta = {{"note", "x"}};
+  Add(g);
+  SearchQuery q;
+  q.text = "x";
+  auto where = [&](Catalog* c) {
+    auto hits = c->Search(q);
+    EXPECT_TRUE(hits.ok()) << hits.status().ToString();
+    return hits.ok() && hits->size() == 1 ? LocationText((*hits)[0].location) : "?";
+  };
+  EXPECT_EQ(where(catalog_.get()), "local");
+  ASSERT_TRUE(catalog_->SetRole("central").ok());
+  EXPECT_EQ(where(catalog_.get()), "local+central");
+  catalog_.reset();
+  auto ro = Catalog::Open(dir_.string(), /*read_only=*/true);
+  ASSERT_TRUE(ro.ok()) << ro.status().ToString();
+  EXPECT_EQ((*ro)->role(), "central");
+  EXPECT_EQ(where(ro->get()), "local+central");
+  ro->reset();
+  auto rw = Catalog::Open(dir_.string(), false);
+  ASSERT_TRUE(rw.ok()) << rw.status().ToString();
+  catalog_ = std::move(rw).value();
+  ASSERT_TRUE(catalog_->SetRole("province").ok());
+  EXPECT_EQ(where(catalog_.get()), "local");
+}
+
 TEST_F(SearchTest, ResultsShowTheCurrentSummary) {
   Generated g;
   g.id = MakeId(9);

@@ -36,6 +36,8 @@ Result<std::unique_ptr<Store>> Store::Open(Env* env, const std::string& dir,
                                                   !has_catalog && !options.read_only));
   if (!has_catalog && !options.read_only) TCD_RETURN_IF_ERROR(env->SyncDir(dir));
   s->catalog_->set_track_outbox(options.track_outbox && !options.read_only);
+  if (!options.read_only && !options.role.empty())
+    TCD_RETURN_IF_ERROR(s->catalog_->SetRole(options.role));
   if (!options.read_only) TCD_RETURN_IF_ERROR(s->Recover());
   return s;
 }

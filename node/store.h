@@ -32,6 +32,9 @@ struct StoreOptions {
   // Every appended session goes into the catalog's outbox (all but the central archive,
   // which has no upstream; a recorder may get one later).
   bool track_outbox = true;
+  // The node's role (NodeConfig::role), recorded in the catalog on a writable open
+  // (Catalog::SetRole); "" leaves what is recorded.
+  std::string role;
 };
 
 // What recovery found and did when the store was opened for writing.

@@ -61,6 +61,7 @@ int RunNode(const NodeOptions& o) {
   node::StoreOptions so;
   so.min_free_bytes = config->min_free_mb << 20;
   so.track_outbox = config->role != "central";  // what has to travel upstream
+  so.role = config->role;                        // so that `tcd search` knows where it runs
   auto store = node::Store::Open(Env::Default(), config->data_dir, so);
   if (!store.ok()) {
     const Status& s = store.status();
