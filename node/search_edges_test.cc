@@ -1,0 +1,287 @@
+// Search: the rules around the index's structure (date-range and list edges, words in
+// nearly every session), what results show (location, latest values, every card copy), and
+// the refusals and upgrades a user meets.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "node/search_index.h"
+#include "node/search_test_fixture.h"
+
+namespace tcd::node {
+namespace {
+
+using namespace search_testing;
+
+TEST_F(SearchTest, DateRangeEdgesAreHalfOpen) {
+  const int64_t from = kT0 + 10 * kDay, to = kT0 + 20 * kDay;
+  int n = 0;
+  for (int64_t t : {from - 1, from, from + 1, to - 1, to, to + 1}) {
+    Generated g;
+    g.id = MakeId(n++);
+    g.start_us = t;
+    g.meta = {{"point", "p"}};
+    Add(g);
+  }
+  SearchQuery q;
+  q.from_us = from;
+  q.to_us = to;
+  EXPECT_EQ(Ids(q), (std::vector<crypto::SessionId>{MakeId(3), MakeId(2), MakeId(1)}));
+  q.point = "P";
+  EXPECT_EQ(Ids(q), (std::vector<crypto::SessionId>{MakeId(3), MakeId(2), MakeId(1)}));
+  q.from_us.reset();
+  EXPECT_EQ(Ids(q).size(), 4u);
+  q.to_us.reset();
+  q.from_us = to;
+  EXPECT_EQ(Ids(q), (std::vector<crypto::SessionId>{MakeId(5), MakeId(4)}));
+}
+
+// Postings are stored in lists of 2^40 µs of session starts: a range that starts, ends or
+// lies on a list's edge answers as any other.
+TEST_F(SearchTest, ListEdgesAreInvisible) {
+  constexpr int64_t kList = int64_t{1} << 40;
+  const int64_t edge = (kT0 / kList + 1) * kList;  // the first start of a list
+  int n = 0;
+  std::vector<int64_t> times;
+  for (int64_t base : {edge - kList, edge, edge + kList})
+    for (int64_t d : {-2, -1, 0, 1, 2}) times.push_back(base + d);
+  for (int64_t t : times) {
+    Generated g;
+    g.id = MakeId(n++);
+    g.start_us = t;
+    g.meta = {{"point", n % 2 ? "p" : "q"}, {"note", "x"}};
+    Add(g);
+  }
+  SearchQuery any, at_p;
+  any.text = at_p.text = "x";
+  any.limit = at_p.limit = 0;
+  at_p.point = "p";
+  for (int64_t from : times)
+    for (int64_t to : times) {
+      if (to < from) continue;
+      for (SearchQuery q : {any, at_p}) {
+        q.from_us = from;
+        q.to_us = to;
+        EXPECT_EQ(Ids(q), Reference(q)) << "from " << from - edge << " to " << to - edge;
+        q.from_us.reset();
+        q.limit = 2;
+        EXPECT_EQ(Ids(q), Reference(q)) << "to " << to - edge << " limit 2";
+      }
+    }
+}
+
+// A word in nearly every session (over 1,024 in a list, 256 times the rarest word's) is
+// checked on the candidates' documents instead of being read: the answers are the same,
+// annotations included.
+TEST_F(SearchTest, WordsInNearlyEverySessionAnswerAsAnyOther) {
+  constexpr int64_t kList = int64_t{1} << 40;
+  const int64_t edge = (kT0 / kList + 1) * kList;  // all in one list
+  for (int i = 0; i < 1500; ++i) {
+    Generated g;
+    g.id = MakeId(i);
+    g.start_us = edge + int64_t{i} * 60'000'000;
+    g.meta = {{"point", "xa-" + std::to_string(i % 3)},
+              {"province", i % 10 ? "Gia Lai" : "Đồng Nai"},
+              {"type", i % 8 ? "complaint" : "petition"},
+              {"note", i % 50 == 8 ? "Khu phố 2" : "Tổ dân phố " + std::to_string(i % 9)}};
+    // The rare word: 8 (a petition without "to" or "dan"), 400 (Đồng Nai, a petition), 807 (a
+    // complaint amended to a petition too) and 1207 (by an annotation).
+    if (i == 8 || i == 400 || i == 807) g.meta.emplace_back("address", "số 355 đường Lê Thánh Tông");
+    std::vector<crypto::Metadata> annotations;
+    if (i == 1207 || i == 807) {  // 1207 gains the word, 807 becomes a petition too
+      annotations.push_back(i == 1207 ? crypto::Metadata{{"note", "355"}}
+                                      : crypto::Metadata{{"type", "petition"}});
+      g.meta.insert(g.meta.end(), annotations[0].begin(), annotations[0].end());
+    }
+    Add(g, annotations);
+  }
+  std::vector<SearchQuery> queries(6);
+  queries[0].text = "355 to";
+  queries[1].text = "355 to";
+  queries[1].type = "petition";
+  queries[2].text = "355 dan pho";
+  queries[2].province = "gia lai";
+  queries[2].type = "complaint";
+  queries[3].text = "to 355 thanh";
+  queries[3].point = "xa-1";
+  queries[4].text = "pho 355";
+  queries[4].type = "complaint";
+  queries[5].text = "355 to";
+  queries[5].to_us = edge + 900 * int64_t{60'000'000};
+  int found = 0;
+  for (SearchQuery q : queries)
+    for (size_t limit : {0, 2}) {
+      q.limit = limit;
+      const auto want = Reference(q);
+      found += !want.empty();
+      EXPECT_EQ(Ids(q), want) << Describe(q) << " limit " << limit;
+    }
+  EXPECT_EQ(found, 12);
+  ASSERT_TRUE(catalog_->Compact().ok());
+  for (SearchQuery q : queries) {
+    q.limit = 0;
+    EXPECT_EQ(Ids(q), Reference(q)) << "after compaction: " << Describe(q);
+  }
+}
+
+// Where the recording is: a session recorded here is local; at the central archive (its role
+// recorded in the catalog by the node, read by a read-only `tcd search`) it is also central.
+TEST_F(SearchTest, AtTheCentralArchiveAHeldSessionIsAtCentral) {
+  Generated g;
+  g.id = MakeId(1);
+  g.start_us = kT0;
+  g.meta = {{"note", "x"}};
+  Add(g);
+  SearchQuery q;
+  q.text = "x";
+  auto where = [&](Catalog* c) {
+    auto hits = c->Search(q);
+    EXPECT_TRUE(hits.ok()) << hits.status().ToString();
+    return hits.ok() && hits->size() == 1 ? LocationText((*hits)[0].location) : "?";
+  };
+  EXPECT_EQ(where(catalog_.get()), "local");
+  ASSERT_TRUE(catalog_->SetRole("central").ok());
+  EXPECT_EQ(where(catalog_.get()), "local+central");
+  catalog_.reset();
+  auto ro = Catalog::Open(dir_.string(), /*read_only=*/true);
+  ASSERT_TRUE(ro.ok()) << ro.status().ToString();
+  EXPECT_EQ((*ro)->role(), "central");
+  EXPECT_EQ(where(ro->get()), "local+central");
+  ro->reset();
+  auto rw = Catalog::Open(dir_.string(), false);
+  ASSERT_TRUE(rw.ok()) << rw.status().ToString();
+  catalog_ = std::move(rw).value();
+  ASSERT_TRUE(catalog_->SetRole("province").ok());
+  EXPECT_EQ(where(catalog_.get()), "local");
+}
+
+TEST_F(SearchTest, ResultsShowTheCurrentSummary) {
+  Generated g;
+  g.id = MakeId(9);
+  g.start_us = kT0;
+  g.state = SessionState::kRecording;
+  g.meta = {{"chair", "Lý Thị Mai"}};
+  Add(g);
+  SearchQuery q;
+  q.chair = "ly thi mai";
+  q.states = {SessionState::kRecording};
+  EXPECT_EQ(Ids(q), std::vector<crypto::SessionId>{g.id});
+  auto r = catalog_->GetSession(g.id);
+  ASSERT_TRUE(r.ok());
+  r->state = SessionState::kUnsealed;  // as recovery marks it
+  r->media_duration_us = 123'000'000;
+  ASSERT_TRUE(catalog_->PutSession(*r).ok());
+  EXPECT_TRUE(Ids(q).empty());
+  q.states = {SessionState::kUnsealed};
+  auto hits = catalog_->Search(q);
+  ASSERT_TRUE(hits.ok());
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].session.media_duration_us, 123'000'000);
+  EXPECT_EQ((*hits)[0].chair, "Lý Thị Mai");
+}
+
+// Every copy of a card (by time, by each point and province value the session ever had) shows
+// the latest values and the current summary.
+TEST_F(SearchTest, EveryCardCopyStaysCurrent) {
+  Generated g;
+  g.id = MakeId(4);
+  g.start_us = kT0;
+  g.meta = {{"point", "xa-1"}, {"province", "Hà Nội"}, {"type", "complaint"},
+            {"point", "xa-2"}};  // amended
+  Add(g, {{{"point", "xa-2"}}});
+  auto r = catalog_->GetSession(g.id);
+  ASSERT_TRUE(r.ok());
+  r->state = SessionState::kUnsealed;
+  ASSERT_TRUE(catalog_->PutSession(*r).ok());
+  SearchQuery by_time, by_old, by_new, by_province, by_pair;
+  by_old.point = "XA-1";
+  by_new.point = "xa-2";
+  by_province.province = by_pair.province = "ha noi";
+  by_pair.type = "complaint";
+  for (const SearchQuery& q : {by_time, by_old, by_new, by_province, by_pair}) {
+    auto hits = catalog_->Search(q);
+    ASSERT_TRUE(hits.ok());
+    ASSERT_EQ(hits->size(), 1u) << q.point << q.province;
+    EXPECT_EQ((*hits)[0].point, "xa-2");
+    EXPECT_EQ((*hits)[0].province, "Hà Nội");
+    EXPECT_EQ((*hits)[0].session.state, SessionState::kUnsealed);
+  }
+}
+
+// --province with --type is one list of (province, type) pairs: it holds every combination
+// of the values a session has, so an annotation that amends either still matches both.
+TEST_F(SearchTest, ProvinceAndTypeMatchAnyOfTheirValues) {
+  Generated g;
+  g.id = MakeId(5);
+  g.start_us = kT0;
+  g.meta = {{"province", "Đồng Nai"}, {"type", "complaint"}, {"type", "petition"},
+            {"province", "Bình Phước"}};
+  Add(g, {{{"type", "petition"}}, {{"province", "Bình Phước"}}});
+  for (const char* province : {"dong nai", "BINH PHUOC"})
+    for (const char* type : {"complaint", "petition"}) {
+      SearchQuery q;
+      q.province = province;
+      q.type = type;
+      EXPECT_EQ(Ids(q), std::vector<crypto::SessionId>{g.id}) << province << " " << type;
+      EXPECT_EQ(Ids(q), Reference(q));
+    }
+  SearchQuery none;
+  none.province = "dong nai";
+  none.type = "feedback";
+  EXPECT_TRUE(Ids(none).empty());
+}
+
+TEST_F(SearchTest, EmptyWordsAreRefusedNamingTheOption) {
+  SearchQuery q;
+  q.chair = " -- ";
+  auto r = catalog_->Search(q);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("--chair"), std::string::npos);
+}
+
+TEST_F(SearchTest, OldCatalogIsIndexedWhenOpenedForWriting) {
+  Generated g;
+  g.id = MakeId(1);
+  g.start_us = kT0;
+  g.meta = {{"chair", "Hồ Thị Lý"}};
+  Add(g);
+  catalog_.reset();
+  {  // Make it a catalog from before the index: no search families, no marker.
+    rocksdb::DBOptions o;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir_.string(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir_.string(), cfs, &handles, &db).ok());
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "meta") {
+        ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), handles[i], "search-index-version").ok());
+      }
+      if (names[i].starts_with("search_")) {
+        ASSERT_TRUE(db->DropColumnFamily(handles[i]).ok());
+      }
+    }
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+  {  // Read-only, it says what to do.
+    auto ro = Catalog::Open(dir_.string(), true);
+    ASSERT_TRUE(ro.ok());
+    auto r = (*ro)->Search(SearchQuery{});
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().ToString().find("tcd reindex"), std::string::npos);
+  }
+  auto c = Catalog::Open(dir_.string(), false);  // writable: builds the index
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  catalog_ = std::move(c).value();
+  SearchQuery q;
+  q.chair = "ho thi ly";
+  EXPECT_EQ(Ids(q), std::vector<crypto::SessionId>{MakeId(1)});
+}
+
+}  // namespace
+}  // namespace tcd::node
