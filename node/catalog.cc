@@ -58,9 +58,9 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::string& name) {
     t.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
     t.block_restart_interval = 1;
     o.compression = rocksdb::kNoCompression;
-    // Cards are read by stepping an iterator through a clustered copy: the blocks are in the
-    // page cache or not wanted at all, so RocksDB's readahead (a syscall per sequential run)
-    // only costs time.
+    // Cards are read by stepping an iterator through a clustered copy, documents by MultiGet:
+    // the blocks are in the page cache or not wanted at all, so RocksDB's readahead (a syscall
+    // per sequential run) only costs time.
     t.max_auto_readahead_size = 0;
   }
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));

@@ -138,7 +138,8 @@ bool DocHasTerm(ByteView meta_body, const QueryTerm& t);
 struct PostFilter {
   const std::vector<QueryTerm>& terms;
   std::vector<QueryTerm> residual;
-  bool NeedsMetadata() const;  // false: every document passes (no --chair, --participant)
+  // false: every document passes (no --chair, --participant, nor a residual term)
+  bool NeedsMetadata() const;
   bool operator()(ByteView meta_body) const;  // REQUIRES: a well-formed MetaBody
 };
 
