@@ -49,69 +49,101 @@ Hash256 EmptyRoot() {
   return h;
 }
 
-void Tree::Append(const Hash256& leaf_hash) {
-  if (levels_.empty()) levels_.emplace_back();
-  levels_[0].push_back(leaf_hash);
-  // Each level whose new last entry completes a pair makes a hash one level up.
-  for (size_t k = 0; levels_[k].size() % 2 == 0; ++k) {
-    if (k + 1 == levels_.size()) levels_.emplace_back();
-    const auto& l = levels_[k];
-    levels_[k + 1].push_back(NodeHash(l[l.size() - 2], l[l.size() - 1]));
-  }
-}
+namespace {
 
-Hash256 Tree::Range(uint64_t begin, uint64_t end) const {
+// MTH of leaves [begin, end) (non-empty) from the stored complete subtrees.
+Result<Hash256> Range(uint64_t begin, uint64_t end, const SubtreeHashes& get) {
   const uint64_t n = end - begin;
   if (std::has_single_bit(n) && begin % n == 0) {  // a complete subtree: stored
     const int k = std::countr_zero(n);
-    return levels_[k][begin >> k];
+    return get(k, begin >> k);
   }
   const uint64_t k = Split(n);
-  return NodeHash(Range(begin, begin + k), Range(begin + k, end));
+  TCD_ASSIGN_OR_RETURN(Hash256 left, Range(begin, begin + k, get));
+  TCD_ASSIGN_OR_RETURN(Hash256 right, Range(begin + k, end, get));
+  return NodeHash(left, right);
+}
+
+Status Path(uint64_t index, uint64_t begin, uint64_t end, const SubtreeHashes& get,
+            std::vector<Hash256>* out) {
+  if (end - begin == 1) return Status::OK();
+  const uint64_t mid = begin + Split(end - begin);
+  const bool left = index < mid;
+  TCD_RETURN_IF_ERROR(left ? Path(index, begin, mid, get, out) : Path(index, mid, end, get, out));
+  TCD_ASSIGN_OR_RETURN(Hash256 sibling, left ? Range(mid, end, get) : Range(begin, mid, get));
+  out->push_back(sibling);
+  return Status::OK();
+}
+
+Status SubProof(uint64_t old_end, uint64_t begin, uint64_t end, bool whole,
+                const SubtreeHashes& get, std::vector<Hash256>* out) {
+  if (old_end == end) {  // the old tree's subtree is this one: known to the verifier if whole
+    if (whole) return Status::OK();
+    TCD_ASSIGN_OR_RETURN(Hash256 h, Range(begin, end, get));
+    out->push_back(h);
+    return Status::OK();
+  }
+  const uint64_t mid = begin + Split(end - begin);
+  const bool left = old_end <= mid;
+  TCD_RETURN_IF_ERROR(left ? SubProof(old_end, begin, mid, whole, get, out)
+                           : SubProof(old_end, mid, end, false, get, out));
+  TCD_ASSIGN_OR_RETURN(Hash256 sibling, left ? Range(mid, end, get) : Range(begin, mid, get));
+  out->push_back(sibling);
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<Hash256> RootOf(uint64_t size, const SubtreeHashes& get) { return Range(0, size, get); }
+
+Result<std::vector<Hash256>> InclusionProofOf(uint64_t index, uint64_t size,
+                                              const SubtreeHashes& get) {
+  std::vector<Hash256> out;
+  TCD_RETURN_IF_ERROR(Path(index, 0, size, get, &out));
+  return out;
+}
+
+Result<std::vector<Hash256>> ConsistencyProofOf(uint64_t old_size, uint64_t new_size,
+                                                const SubtreeHashes& get) {
+  std::vector<Hash256> out;
+  TCD_RETURN_IF_ERROR(SubProof(old_size, 0, new_size, true, get, &out));
+  return out;
+}
+
+Result<std::vector<Hash256>> NewSubtrees(uint64_t size, const Hash256& leaf_hash,
+                                         const SubtreeHashes& get) {
+  std::vector<Hash256> out{leaf_hash};
+  // Each level whose new subtree is a right child completes a pair one level up.
+  for (int k = 0; (size >> k) & 1; ++k) {
+    TCD_ASSIGN_OR_RETURN(Hash256 left, get(k, (size >> k) - 1));
+    out.push_back(NodeHash(left, out.back()));
+  }
+  return out;
+}
+
+SubtreeHashes Tree::Reader() const {
+  return [this](int level, uint64_t index) -> Result<Hash256> { return levels_[level][index]; };
+}
+
+void Tree::Append(const Hash256& leaf_hash) {
+  const uint64_t n = size();
+  std::vector<Hash256> made = NewSubtrees(n, leaf_hash, Reader()).value();
+  if (levels_.size() < made.size()) levels_.resize(made.size());
+  for (size_t k = 0; k < made.size(); ++k) levels_[k].push_back(made[k]);
 }
 
 Result<Hash256> Tree::Root(uint64_t size) const {
   if (size > this->size())
     return Status::InvalidArgument("merkle: no root for " + std::to_string(size) +
                                    " leaves: the tree has " + std::to_string(this->size()));
-  return size == 0 ? EmptyRoot() : Range(0, size);
-}
-
-void Tree::Path(uint64_t index, uint64_t begin, uint64_t end, std::vector<Hash256>* out) const {
-  if (end - begin == 1) return;
-  const uint64_t mid = begin + Split(end - begin);
-  if (index < mid) {
-    Path(index, begin, mid, out);
-    out->push_back(Range(mid, end));
-  } else {
-    Path(index, mid, end, out);
-    out->push_back(Range(begin, mid));
-  }
+  return size == 0 ? EmptyRoot() : RootOf(size, Reader());
 }
 
 Result<std::vector<Hash256>> Tree::InclusionProof(uint64_t index, uint64_t size) const {
   if (size > this->size() || index >= size)
     return Status::InvalidArgument("merkle: no inclusion proof for leaf " + Sizes(index, size) +
                                    " (the tree has " + std::to_string(this->size()) + ")");
-  std::vector<Hash256> out;
-  Path(index, 0, size, &out);
-  return out;
-}
-
-void Tree::SubProof(uint64_t old_end, uint64_t begin, uint64_t end, bool whole,
-                    std::vector<Hash256>* out) const {
-  if (old_end == end) {  // the old tree's subtree is this one: known to the verifier if whole
-    if (!whole) out->push_back(Range(begin, end));
-    return;
-  }
-  const uint64_t mid = begin + Split(end - begin);
-  if (old_end <= mid) {
-    SubProof(old_end, begin, mid, whole, out);
-    out->push_back(Range(mid, end));
-  } else {
-    SubProof(old_end, mid, end, false, out);
-    out->push_back(Range(begin, mid));
-  }
+  return InclusionProofOf(index, size, Reader());
 }
 
 Result<std::vector<Hash256>> Tree::ConsistencyProof(uint64_t old_size, uint64_t new_size) const {
@@ -119,9 +151,8 @@ Result<std::vector<Hash256>> Tree::ConsistencyProof(uint64_t old_size, uint64_t 
     return Status::InvalidArgument("merkle: no consistency proof from " +
                                    std::to_string(old_size) + " to " + std::to_string(new_size) +
                                    " leaves (the tree has " + std::to_string(size()) + ")");
-  std::vector<Hash256> out;
-  if (old_size > 0 && old_size < new_size) SubProof(old_size, 0, new_size, true, &out);
-  return out;
+  if (old_size == 0 || old_size == new_size) return std::vector<Hash256>{};
+  return ConsistencyProofOf(old_size, new_size, Reader());
 }
 
 Status VerifyInclusion(uint64_t index, uint64_t size, const Hash256& leaf_hash,

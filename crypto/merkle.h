@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "base/bytes.h"
@@ -22,7 +23,26 @@ Hash256 LeafHash(ByteView leaf);
 Hash256 NodeHash(const Hash256& left, const Hash256& right);
 Hash256 EmptyRoot();
 
-// A tree that grows by appending leaf hashes. It keeps the hash of every complete subtree
+// Where a tree's hashes are kept: the hash of the complete subtree (level k, index i), which
+// covers leaves [i·2^k, (i+1)·2^k); level 0 holds the leaf hashes. Asked only for subtrees that
+// exist in the tree the caller describes; an error (e.g. a failed read) is passed on.
+using SubtreeHashes = std::function<Result<Hash256>(int level, uint64_t index)>;
+
+// Over any storage of a tree of at least the sizes given (the caller checks the sizes):
+// the root of the first `size` leaves (size > 0), RFC 9162's PATH(index, D[size]) and
+// PROOF(old_size, D[new_size]) (0 < old_size < new_size). Each reads O(log² n) hashes at most.
+Result<Hash256> RootOf(uint64_t size, const SubtreeHashes& get);
+Result<std::vector<Hash256>> InclusionProofOf(uint64_t index, uint64_t size,
+                                              const SubtreeHashes& get);
+Result<std::vector<Hash256>> ConsistencyProofOf(uint64_t old_size, uint64_t new_size,
+                                                const SubtreeHashes& get);
+// Appending leaf number `size` (0-based) to a tree of `size` leaves completes the subtrees
+// (k, size >> k) for k = 0 … countr_one(size): their hashes, level 0 first (the leaf hash).
+// `get` is asked for the left siblings (k, (size >> k) - 1).
+Result<std::vector<Hash256>> NewSubtrees(uint64_t size, const Hash256& leaf_hash,
+                                         const SubtreeHashes& get);
+
+// An in-memory tree that grows by appending leaf hashes. It keeps the hash of every complete subtree
 // (2^k leaves starting at a multiple of 2^k), so the root of any earlier size, and any proof,
 // costs O(log² n) hashes.
 class Tree {
@@ -40,10 +60,7 @@ class Tree {
   Result<std::vector<Hash256>> ConsistencyProof(uint64_t old_size, uint64_t new_size) const;
 
  private:
-  Hash256 Range(uint64_t begin, uint64_t end) const;  // MTH of leaves [begin, end), non-empty
-  void Path(uint64_t index, uint64_t begin, uint64_t end, std::vector<Hash256>* out) const;
-  void SubProof(uint64_t old_end, uint64_t begin, uint64_t end, bool whole,
-                std::vector<Hash256>* out) const;
+  SubtreeHashes Reader() const;
   std::vector<std::vector<Hash256>> levels_;  // levels_[k][i]: leaves [i·2^k, (i+1)·2^k)
 };
 
