@@ -96,7 +96,8 @@ Result<ChainEntry> DecodeEntry(ByteView bytes) {
   return e;
 }
 
-Hash256 EntryHash(const ChainEntry& e) { return DomainHash(kEntryDomain, EncodeEntry(e)); }
+Hash256 EntryHash(const ChainEntry& e) { return EntryHashOf(EncodeEntry(e)); }
+Hash256 EntryHashOf(ByteView encoding) { return DomainHash(kEntryDomain, encoding); }
 
 Bytes HeadMessage(const SessionId& session, uint64_t seq, const Hash256& entry_hash) {
   Bytes m;

@@ -62,6 +62,8 @@ Bytes EncodeEntry(const ChainEntry& e);
 Result<ChainEntry> DecodeEntry(ByteView bytes);
 // DomainHash("tcd/chain-entry/v1", EncodeEntry(e)).
 Hash256 EntryHash(const ChainEntry& e);
+// The same from an entry's encoding.
+Hash256 EntryHashOf(ByteView encoding);
 
 // The bytes an Ed25519 signature on entry (session, seq, entry_hash) covers.
 Bytes HeadMessage(const SessionId& session, uint64_t seq, const Hash256& entry_hash);

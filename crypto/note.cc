@@ -87,9 +87,10 @@ Result<Checkpoint> ParseCheckpoint(std::string_view body) {
                " lines, expected 3 (origin, size, root hash; tcd writes no extension lines)");
   Checkpoint c;
   c.origin = std::string(lines[0]);
-  if (!ValidKeyName(c.origin))
-    return bad("origin line \"" + c.origin + "\" is empty or has a space, '+' or a non-ASCII "
-               "or control character");
+  if (!ValidKeyName(c.origin) || c.origin.size() > kMaxOrigin)
+    return bad("origin line \"" + c.origin + "\" is empty, longer than " +
+               std::to_string(kMaxOrigin) + " bytes, or has a space, '+' or a non-ASCII or "
+               "control character");
   if (!Digits(lines[1], &c.size))
     return bad("size line \"" + std::string(lines[1]) +
                "\" is not a decimal number without leading zeros");

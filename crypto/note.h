@@ -27,6 +27,7 @@ namespace tcd::crypto::note {
 constexpr uint8_t kTypeEd25519 = 0x01;      // signed-note signature of the log itself
 constexpr uint8_t kTypeCosignature = 0x04;  // tlog-cosignature/v1 (Ed25519)
 constexpr size_t kMaxSignatures = 100;      // signed-note: more lines is a malformed note
+constexpr size_t kMaxOrigin = 255;          // bytes of a checkpoint's origin line
 
 struct Checkpoint {
   std::string origin;  // the log's name: one line, no control characters

@@ -108,6 +108,8 @@ TEST(NoteTest, CheckpointsRoundTripAndRefuseEveryOtherForm) {
       {"o\n1\n47DEQpj8HBSa-_TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n", "root hash line"},
       {"o\n1\nAAAA\n", "root hash line"},
       {"a b\n1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n", "origin line"},
+      {std::string(256, 'o') + "\n1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
+       "longer than 255"},
       {"\n1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n", "origin line"},
   };
   for (const auto& [text, why] : bad) {

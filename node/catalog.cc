@@ -1,5 +1,6 @@
 #include "node/catalog.h"
 #include "node/catalog_internal.h"
+#include "node/node_log.h"
 #include "node/search_index.h"
 
 #include <rocksdb/cache.h>
@@ -21,9 +22,10 @@ namespace {
 
 constexpr uint8_t kRecordVersion = 1;
 constexpr const char* kRoleKey = "node-role";  // meta family: Catalog::SetRole
+constexpr const char* kLogKey = "node-log";    // meta family: "1" once every entry is logged
 const char* const kCfNames[] = {"default", "sessions", "chain",       "blobs",
                                 "meta",    "repl",     "outbox",      "inbox",
-                                "search_docs", "search_postings", "search_cards"};
+                                "search_docs", "search_postings", "search_cards", "log"};
 
 // Shared by every family of every catalog in the process: filled only by what is read, so a
 // recorder's small catalog uses little of it. At a province or central archive it holds the
@@ -187,6 +189,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir, bool read
   c->search_docs_ = by_name[8];
   c->search_postings_ = by_name[9];
   c->search_cards_ = by_name[10];
+  if (by_name[11]) c->logs_ = std::make_unique<NodeLogs>(c->db_.get(), by_name[11]);
   c->read_only_ = read_only;
   if (!read_only) {
     rocksdb::WriteOptions wo;
@@ -194,6 +197,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir, bool read
     TCD_RETURN_IF_ERROR(FromRocks(c->db_->Put(wo, c->meta_, "format-version", "1"),
                                   "catalog " + dir + ": write format-version"));
     TCD_RETURN_IF_ERROR(c->ReindexIfMissing());
+    TCD_RETURN_IF_ERROR(c->LogOldEntries());
   } else {
     std::string v;
     rocksdb::Status g = c->db_->Get(rocksdb::ReadOptions(), c->meta_, "format-version", &v);
@@ -204,6 +208,51 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir, bool read
   rocksdb::Status g = c->db_->Get(rocksdb::ReadOptions(), c->meta_, kRoleKey, &c->role_);
   if (!g.ok() && !g.IsNotFound()) return FromRocks(g, "catalog " + dir + ": read node-role");
   return c;
+}
+
+Status Catalog::LogOldEntries() {
+  std::string v;
+  rocksdb::Status g = db_->Get(rocksdb::ReadOptions(), meta_, kLogKey, &v);
+  if (g.ok()) return Status::OK();
+  TCD_RETURN_IF_ERROR(FromRocks(g.IsNotFound() ? rocksdb::Status::OK() : g, "read node-log"));
+  const LogId own = LogId::Own();
+  std::vector<Bytes> leaves;
+  auto flush = [&]() -> Status {
+    rocksdb::WriteBatch batch;
+    auto lock = logs_->Lock();
+    TCD_RETURN_IF_ERROR(logs_->AddLeaves(&batch, own, leaves));
+    leaves.clear();
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(db_->Write(wo, &batch), "catalog: log the entries stored before the log");
+  };
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), chain_));
+  std::optional<crypto::SessionId> current;
+  bool received = false;  // the current session came from a downstream node: not ours
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 24) return Status::Corruption("catalog: damaged chain key");
+    crypto::SessionId id;
+    std::copy_n(it->key().data(), 16, id.begin());
+    uint64_t seq = 0;
+    Reader(FromSlice(it->key()).subspan(16)).U64(&seq);
+    if (id != current) {
+      current = id;
+      auto r = GetRepl(id);
+      if (!r.ok() && !r.status().IsNotFound()) return r.status();
+      received = r.ok() && r.value().from_peer != crypto::PublicKey{};
+    }
+    if (received) continue;
+    TCD_ASSIGN_OR_RETURN(auto logged, logs_->IndexOfEntry(own, id, seq));
+    if (logged) continue;
+    TCD_ASSIGN_OR_RETURN(ChainRecord rec, DecodeChainRecord(FromSlice(it->value())));
+    leaves.push_back(EntryLeaf(id, seq, crypto::EntryHashOf(rec.entry)));
+    if (leaves.size() == 4096) TCD_RETURN_IF_ERROR(flush());
+  }
+  TCD_RETURN_IF_ERROR(FromRocks(it->status(), "catalog: read the chain to log it"));
+  if (!leaves.empty()) TCD_RETURN_IF_ERROR(flush());
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Put(wo, meta_, kLogKey, "1"), "catalog: write node-log");
 }
 
 Status Catalog::SetRole(const std::string& role) {
@@ -236,6 +285,11 @@ Status Catalog::Append(const SessionRecord& record, uint64_t seq, const ChainRec
     batch.Put(blobs_, rocksdb::Slice(reinterpret_cast<const char*>(blob->data()), blob->size()),
               rocksdb::Slice(AsChars(ref)));
   }
+  // The entry becomes the next leaf of this node's log in the same batch; the lock keeps leaf
+  // indices in the order the batches become durable.
+  auto lock = logs_->Lock();
+  TCD_RETURN_IF_ERROR(logs_->AddLeaves(
+      &batch, LogId::Own(), {EntryLeaf(record.id, seq, crypto::EntryHashOf(chain.entry))}));
   return CommitWithOutbox(&batch, record.id, "catalog append seq " + std::to_string(seq));
 }
 

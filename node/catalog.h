@@ -10,6 +10,8 @@
 //             (replicated entries whose blob has not arrived yet; the receiver fetches these)
 //   search_docs, search_postings, search_cards: the search index (node/search.h,
 //   catalog_search.cc)
+//   log       the node logs (node/node_log.h): every chain entry Append() stores becomes the
+//             next leaf of this node's own log in the same batch
 // Every mutation is one WriteBatch written with sync=true: it is either wholly durable or absent.
 //
 // Thread-safety: safe for concurrent use (RocksDB is). Read-only instances may be opened while
@@ -95,6 +97,7 @@ namespace search_index {
 struct PostFilter;
 class CardReader;
 }
+class NodeLogs;      // node/node_log.h
 struct SearchQuery;  // node/search.h
 struct SearchHit;
 struct SessionLocation;
@@ -176,6 +179,9 @@ class Catalog {
   // Bulk loaders (benchmarks) only: when false, writes are not synced. Default true.
   void set_sync(bool on) { sync_ = on; }
 
+  // The node logs; null only for an old catalog (without the family) opened read-only.
+  NodeLogs* logs() { return logs_.get(); }
+
   Result<std::vector<SessionRecord>> ListSessions();  // in id order (= creation order)
   Result<SessionRecord> GetSession(const crypto::SessionId& id);
   // Every session id that has a summary record or chain entries (a session whose summary was
@@ -207,6 +213,9 @@ class Catalog {
   // Also rewrites the session's search document with `record` (the summary results show).
   Status IndexForSearch(rocksdb::WriteBatch* batch, const SessionRecord& record,
                         const std::vector<ByteView>& entries);
+  // Puts the entries this node signed into its log when the catalog was written before the log
+  // existed (meta "node-log" absent), in (session, seq) order; idempotent if interrupted.
+  Status LogOldEntries();
   // Rebuilds the index when the catalog has none yet (created before the index existed, or a
   // rebuild was interrupted).
   Status ReindexIfMissing();
@@ -234,6 +243,7 @@ class Catalog {
   rocksdb::ColumnFamilyHandle* search_docs_ = nullptr;      // idem
   rocksdb::ColumnFamilyHandle* search_postings_ = nullptr;  // idem
   rocksdb::ColumnFamilyHandle* search_cards_ = nullptr;     // idem
+  std::unique_ptr<NodeLogs> logs_;
   bool track_outbox_ = false;
   bool sync_ = true;
   bool read_only_ = false;

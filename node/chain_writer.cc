@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "node/node_log.h"
+
 namespace tcd::node {
 
 Result<SessionRecord> AppendSigned(Store* store, const crypto::SecretBytes& sign_sk,
@@ -16,6 +18,14 @@ Result<SessionRecord> AppendSigned(Store* store, const crypto::SecretBytes& sign
   next.next_seq = entry.seq + 1;
   next.head_hash = h;
   TCD_RETURN_IF_ERROR(store->Append(next, entry, sig, blob));
+  // A session closed or amended: sign the node log's new head, so what the session became is
+  // covered by a checkpoint even before the replication sender asks for one. The entry is
+  // durable already; failing to sign only delays the checkpoint.
+  if (entry.kind == crypto::EntryKind::kSeal || entry.kind == crypto::EntryKind::kRecoveryClose ||
+      entry.kind == crypto::EntryKind::kAnnotation) {
+    auto cp = SignOwnCheckpoint(store->catalog()->logs(), sign_sk);
+    if (!cp.ok()) spdlog::warn("node log: signing a checkpoint failed: {}", cp.status().ToString());
+  }
   return next;
 }
 

@@ -41,6 +41,7 @@ Command AddEnroll(CLI::App& root);
 Command AddSearch(CLI::App& root);   // tools/cmd_search.cc
 Command AddReindex(CLI::App& root);  // tools/cmd_search.cc
 Command AddAudit(CLI::App& root);    // tools/cmd_audit.cc
+Command AddLog(CLI::App& root);      // tools/cmd_log.cc
 // `tcd verify --audit --data DIR [--json]` (tools/cmd_audit.cc): exit 0 intact, 1 a problem.
 int RunVerifyAudit(const std::string& data_dir, bool json);
 

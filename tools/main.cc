@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {AddKeygen(app), AddRecord(app), AddSessions(app),
                                    AddExport(app), AddVerify(app), AddSession(app), AddNode(app),
                                    AddStatus(app), AddEnroll(app),   AddSearch(app), AddReindex(app),
-                                   AddAudit(app)};
+                                   AddAudit(app),   AddLog(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,314 @@
+#include "node/node_log.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <map>
+
+#include "crypto/merkle.h"
+#include "crypto/note.h"
+#include "node/catalog_internal.h"
+
+namespace tcd::node {
+using namespace internal;
+namespace {
+
+constexpr std::string_view kLeafDomain("tcd/log-leaf/v1\0", 16);
+
+// Keys within a log's prefix (docs/FORMAT.md §Store layout, log).
+std::string SizeKey(const LogId& log) { return log.prefix + "S"; }
+std::string LeafKey(const LogId& log, uint64_t index) {
+  Bytes k;
+  Writer w(&k);
+  w.Raw(log.prefix);
+  w.U8('L');
+  w.U64(index);
+  return std::string(AsChars(k));
+}
+std::string HashKey(const LogId& log, int level, uint64_t index) {
+  Bytes k;
+  Writer w(&k);
+  w.Raw(log.prefix);
+  w.U8('H');
+  w.U8(static_cast<uint8_t>(level));
+  w.U64(index);
+  return std::string(AsChars(k));
+}
+std::string EntryKey(const LogId& log, const crypto::SessionId& session, uint64_t seq) {
+  return log.prefix + "E" + ChainKey(session, seq);
+}
+std::string CheckpointKey(const LogId& log, uint64_t size) {
+  Bytes k;
+  Writer w(&k);
+  w.Raw(log.prefix);
+  w.U8('C');
+  w.U64(size);
+  return std::string(AsChars(k));
+}
+std::string U64Value(uint64_t v) {
+  Bytes b;
+  Writer(&b).U64(v);
+  return std::string(AsChars(b));
+}
+
+std::string Describe(const LogId& log) {
+  if (log.prefix.size() == 1) return "node log";
+  crypto::PublicKey pk;
+  std::copy(log.prefix.begin() + 1, log.prefix.end(), pk.begin());
+  return "log copy of " + LogOrigin(pk);
+}
+
+}  // namespace
+
+Bytes EntryLeaf(const crypto::SessionId& session, uint64_t seq, const crypto::Hash256& entry_hash) {
+  Bytes b;
+  Writer w(&b);
+  w.Raw(kLeafDomain);
+  w.U8(kLeafEntry);
+  w.Raw(session);
+  w.U64(seq);
+  w.Raw(entry_hash);
+  return b;
+}
+
+Bytes CheckpointLeaf(std::string_view checkpoint_body) {
+  Bytes b;
+  Writer w(&b);
+  w.Raw(kLeafDomain);
+  w.U8(kLeafCheckpoint);
+  w.Str16(checkpoint_body);
+  return b;
+}
+
+std::string LogOrigin(const crypto::PublicKey& sign_pk) {
+  return "tcd-archive/" + crypto::KeyId(sign_pk);
+}
+
+LogId LogId::Own() { return LogId{std::string(1, '\0')}; }
+LogId LogId::Of(const crypto::PublicKey& signer) {
+  return LogId{"\x01" + std::string(reinterpret_cast<const char*>(signer.data()), signer.size())};
+}
+
+Result<uint64_t> NodeLogs::Size(const LogId& log) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, SizeKey(log), &v);
+  if (s.IsNotFound()) return uint64_t{0};
+  TCD_RETURN_IF_ERROR(FromRocks(s, Describe(log) + ": read its size"));
+  uint64_t n = 0;
+  Reader r(AsBytes(v));
+  if (!r.U64(&n) || !r.done()) return Status::Corruption(Describe(log) + ": damaged size record");
+  return n;
+}
+
+Result<crypto::Hash256> NodeLogs::ReadHash(const LogId& log, int level, uint64_t index) {
+  std::string v;
+  const std::string what = Describe(log) + ": hash " + std::to_string(level) + "/" +
+                           std::to_string(index);
+  TCD_RETURN_IF_ERROR(FromRocks(db_->Get(rocksdb::ReadOptions(), cf_, HashKey(log, level, index),
+                                         &v), what));
+  if (v.size() != 32) return Status::Corruption(what + " is damaged");
+  crypto::Hash256 h;
+  std::copy(v.begin(), v.end(), h.begin());
+  return h;
+}
+
+Status NodeLogs::CheckSize(const LogId& log, uint64_t size, const std::string& what) {
+  TCD_ASSIGN_OR_RETURN(uint64_t n, Size(log));
+  if (size == 0 || size > n)
+    return Status::InvalidArgument(Describe(log) + " has " + std::to_string(n) +
+                                   " leaves: no " + what + " at size " + std::to_string(size));
+  return Status::OK();
+}
+
+Status NodeLogs::AddLeaves(rocksdb::WriteBatch* batch, const LogId& log,
+                           const std::vector<Bytes>& leaves) {
+  TCD_ASSIGN_OR_RETURN(uint64_t n, Size(log));
+  std::map<std::pair<int, uint64_t>, crypto::Hash256> added;  // hashes not yet in the db
+  auto get = [&](int level, uint64_t index) -> Result<crypto::Hash256> {
+    auto it = added.find({level, index});
+    if (it != added.end()) return it->second;
+    return ReadHash(log, level, index);
+  };
+  constexpr size_t kEntryLeafSize = kLeafDomain.size() + 1 + 16 + 8 + 32;
+  for (const Bytes& leaf : leaves) {
+    TCD_ASSIGN_OR_RETURN(auto made, crypto::merkle::NewSubtrees(n, crypto::merkle::LeafHash(leaf),
+                                                                get));
+    for (size_t k = 0; k < made.size(); ++k) {
+      added[{static_cast<int>(k), n >> k}] = made[k];
+      batch->Put(cf_, HashKey(log, static_cast<int>(k), n >> k), ToSlice(made[k]));
+    }
+    batch->Put(cf_, LeafKey(log, n), ToSlice(leaf));
+    if (leaf.size() == kEntryLeafSize && leaf[kLeafDomain.size()] == kLeafEntry) {
+      crypto::SessionId id;
+      std::copy_n(leaf.begin() + kLeafDomain.size() + 1, 16, id.begin());
+      uint64_t seq = 0;
+      Reader(ByteView(leaf).subspan(kLeafDomain.size() + 17, 8)).U64(&seq);
+      batch->Put(cf_, EntryKey(log, id, seq), U64Value(n));
+    }
+    ++n;
+  }
+  batch->Put(cf_, SizeKey(log), U64Value(n));
+  return Status::OK();
+}
+
+Status NodeLogs::Append(const LogId& log, const std::vector<Bytes>& leaves) {
+  rocksdb::WriteBatch batch;
+  auto lock = Lock();
+  TCD_RETURN_IF_ERROR(AddLeaves(&batch, log, leaves));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Write(wo, &batch), Describe(log) + ": append " +
+                                               std::to_string(leaves.size()) + " leaves");
+}
+
+Result<crypto::Hash256> NodeLogs::Root(const LogId& log, uint64_t size) {
+  if (size == 0) return crypto::merkle::EmptyRoot();
+  TCD_RETURN_IF_ERROR(CheckSize(log, size, "root"));
+  return crypto::merkle::RootOf(
+      size, [&](int level, uint64_t index) { return ReadHash(log, level, index); });
+}
+
+Result<Bytes> NodeLogs::Leaf(const LogId& log, uint64_t index) {
+  std::string v;
+  TCD_RETURN_IF_ERROR(FromRocks(db_->Get(rocksdb::ReadOptions(), cf_, LeafKey(log, index), &v),
+                                Describe(log) + ": leaf " + std::to_string(index)));
+  return Bytes(v.begin(), v.end());
+}
+
+Result<std::vector<crypto::Hash256>> NodeLogs::InclusionProof(const LogId& log, uint64_t index,
+                                                              uint64_t size) {
+  TCD_RETURN_IF_ERROR(CheckSize(log, size, "inclusion proof of leaf " + std::to_string(index)));
+  if (index >= size)
+    return Status::InvalidArgument(Describe(log) + ": leaf " + std::to_string(index) +
+                                   " is not in the tree of " + std::to_string(size) + " leaves");
+  return crypto::merkle::InclusionProofOf(
+      index, size, [&](int level, uint64_t i) { return ReadHash(log, level, i); });
+}
+
+Result<std::vector<crypto::Hash256>> NodeLogs::ConsistencyProof(const LogId& log,
+                                                                uint64_t old_size,
+                                                                uint64_t new_size) {
+  TCD_RETURN_IF_ERROR(CheckSize(log, new_size, "consistency proof"));
+  if (old_size > new_size)
+    return Status::InvalidArgument(Describe(log) + ": no consistency proof from " +
+                                   std::to_string(old_size) + " down to " +
+                                   std::to_string(new_size) + " leaves");
+  if (old_size == 0 || old_size == new_size) return std::vector<crypto::Hash256>{};
+  return crypto::merkle::ConsistencyProofOf(
+      old_size, new_size, [&](int level, uint64_t i) { return ReadHash(log, level, i); });
+}
+
+Result<std::optional<uint64_t>> NodeLogs::IndexOfEntry(const LogId& log,
+                                                       const crypto::SessionId& session,
+                                                       uint64_t seq) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, EntryKey(log, session, seq), &v);
+  if (s.IsNotFound()) return std::optional<uint64_t>();
+  TCD_RETURN_IF_ERROR(FromRocks(s, Describe(log) + ": read the leaf index of an entry"));
+  uint64_t i = 0;
+  Reader r(AsBytes(v));
+  if (!r.U64(&i) || !r.done())
+    return Status::Corruption(Describe(log) + ": damaged leaf index of seq " + std::to_string(seq));
+  return std::optional<uint64_t>(i);
+}
+
+Status NodeLogs::PutCheckpoint(const LogId& log, uint64_t size, const std::string& note,
+                               const crypto::PublicKey* signer) {
+  rocksdb::WriteBatch batch;
+  batch.Put(cf_, CheckpointKey(log, size), note);
+  if (signer) batch.Put(cf_, log.prefix + "K", ToSlice(*signer));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Write(wo, &batch),
+                   Describe(log) + ": store the checkpoint of size " + std::to_string(size));
+}
+
+Result<std::vector<std::pair<uint64_t, std::string>>> NodeLogs::Checkpoints(const LogId& log,
+                                                                              size_t newest) {
+  std::vector<std::pair<uint64_t, std::string>> out;
+  const std::string prefix = log.prefix + "C";
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
+  it->SeekForPrev(prefix + std::string(8, '\xff'));
+  for (; it->Valid() && it->key().starts_with(prefix) && out.size() < newest; it->Prev()) {
+    uint64_t size = 0;
+    Reader r(FromSlice(it->key()).subspan(prefix.size()));
+    if (!r.U64(&size) || !r.done())
+      return Status::Corruption(Describe(log) + ": damaged checkpoint key");
+    out.emplace_back(size, it->value().ToString());
+  }
+  TCD_RETURN_IF_ERROR(FromRocks(it->status(), Describe(log) + ": list checkpoints"));
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+Result<std::optional<crypto::PublicKey>> NodeLogs::Signer(const LogId& log) {
+  crypto::PublicKey pk;
+  if (log.prefix.size() == 1 + pk.size()) {
+    std::copy(log.prefix.begin() + 1, log.prefix.end(), pk.begin());
+    return std::optional<crypto::PublicKey>(pk);
+  }
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, log.prefix + "K", &v);
+  if (s.IsNotFound()) return std::optional<crypto::PublicKey>();
+  TCD_RETURN_IF_ERROR(FromRocks(s, Describe(log) + ": read its signer key"));
+  if (v.size() != pk.size()) return Status::Corruption(Describe(log) + ": damaged signer key");
+  std::copy(v.begin(), v.end(), pk.begin());
+  return std::optional<crypto::PublicKey>(pk);
+}
+
+Result<std::vector<crypto::PublicKey>> NodeLogs::Downstream() {
+  std::vector<crypto::PublicKey> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
+  for (it->Seek("\x01"); it->Valid() && it->key().size() >= 33 && it->key()[0] == 1;) {
+    crypto::PublicKey pk;
+    std::copy_n(it->key().data() + 1, 32, pk.begin());
+    out.push_back(pk);
+    it->Seek(LogId::Of(pk).prefix + "\xff");
+  }
+  TCD_RETURN_IF_ERROR(FromRocks(it->status(), "list the logs of downstream nodes"));
+  return out;
+}
+
+Status CheckCheckpoint(NodeLogs* logs, const LogId& log, uint64_t size, const std::string& note) {
+  const std::string what = Describe(log) + ": checkpoint of size " + std::to_string(size);
+  TCD_ASSIGN_OR_RETURN(auto signer, logs->Signer(log));
+  if (!signer) return Status::Corruption(what + ": the log has no signer key");
+  auto n = crypto::note::ParseNote(note);
+  if (!n.ok()) return n.status().WithContext(what);
+  auto c = crypto::note::ParseCheckpoint(n->body);
+  if (!c.ok()) return c.status().WithContext(what);
+  const std::string origin = LogOrigin(*signer);
+  if (c->origin != origin)
+    return Status::Corruption(what + ": its origin is " + c->origin + ", not " + origin);
+  if (c->size != size)
+    return Status::Corruption(what + ": it says " + std::to_string(c->size) + " leaves");
+  TCD_ASSIGN_OR_RETURN(crypto::Hash256 root, logs->Root(log, size));
+  if (c->root != root)
+    return Status::Corruption(what + ": its root hash is not the stored tree's root (the tree "
+                              "or the checkpoint was changed)");
+  Status s = crypto::note::VerifySignature(*n, origin, *signer);
+  return s.ok() ? s : s.WithContext(what);
+}
+
+Result<std::string> SignOwnCheckpoint(NodeLogs* logs, const crypto::SecretBytes& sign_sk) {
+  const LogId own = LogId::Own();
+  crypto::PublicKey pk;
+  std::copy_n(sign_sk.data() + 32, 32, pk.begin());
+  TCD_ASSIGN_OR_RETURN(auto signer, logs->Signer(own));
+  if (signer && *signer != pk)
+    return Status::InvalidArgument("this node's log is signed by key " + crypto::KeyId(*signer) +
+                                   ", not by the node key " + crypto::KeyId(pk));
+  TCD_ASSIGN_OR_RETURN(auto kept, logs->Checkpoints(own, 1));
+  TCD_ASSIGN_OR_RETURN(uint64_t size, logs->Size(own));
+  if (!kept.empty() && kept.back().first == size) return kept.back().second;
+  TCD_ASSIGN_OR_RETURN(crypto::Hash256 root, logs->Root(own, size));
+  const std::string origin = LogOrigin(pk);
+  const std::string body = crypto::note::CheckpointBody({origin, size, root});
+  const std::string note =
+      crypto::note::FormatNote({body, {crypto::note::Sign(body, origin, sign_sk)}});
+  TCD_RETURN_IF_ERROR(logs->PutCheckpoint(own, size, note, signer ? nullptr : &pk));
+  return note;
+}
+
+}  // namespace tcd::node
