@@ -220,7 +220,7 @@ Status Catalog::LogOldEntries() {
   auto flush = [&]() -> Status {
     rocksdb::WriteBatch batch;
     auto lock = logs_->Lock();
-    TCD_RETURN_IF_ERROR(logs_->AddLeaves(&batch, own, leaves));
+    TCD_RETURN_IF_ERROR(logs_->AddLeaves(&batch, own, leaves).status());
     leaves.clear();
     rocksdb::WriteOptions wo;
     wo.sync = true;
@@ -288,8 +288,10 @@ Status Catalog::Append(const SessionRecord& record, uint64_t seq, const ChainRec
   // The entry becomes the next leaf of this node's log in the same batch; the lock keeps leaf
   // indices in the order the batches become durable.
   auto lock = logs_->Lock();
-  TCD_RETURN_IF_ERROR(logs_->AddLeaves(
-      &batch, LogId::Own(), {EntryLeaf(record.id, seq, crypto::EntryHashOf(chain.entry))}));
+  TCD_RETURN_IF_ERROR(logs_->AddLeaves(&batch, LogId::Own(),
+                                       {EntryLeaf(record.id, seq,
+                                                  crypto::EntryHashOf(chain.entry))})
+                          .status());
   return CommitWithOutbox(&batch, record.id, "catalog append seq " + std::to_string(seq));
 }
 

@@ -81,6 +81,26 @@ Bytes CheckpointLeaf(std::string_view checkpoint_body) {
   return b;
 }
 
+Result<ParsedLeaf> ParseLeaf(ByteView leaf) {
+  ParsedLeaf p;
+  Reader r(leaf);
+  ByteView domain;
+  if (!r.Raw(kLeafDomain.size(), &domain) || AsChars(domain) != kLeafDomain)
+    return Status::Corruption("leaf: does not start with \"tcd/log-leaf/v1\" 0x00");
+  if (!r.U8(&p.kind)) return Status::Corruption("leaf: no kind");
+  if (p.kind == kLeafEntry) {
+    if (!r.Fixed(&p.session) || !r.U64(&p.seq) || !r.Fixed(&p.entry_hash) || !r.done())
+      return Status::Corruption("leaf: an entry leaf is 74 bytes, this one " +
+                                std::to_string(leaf.size()));
+  } else if (p.kind == kLeafCheckpoint) {
+    if (!r.Str16(&p.checkpoint) || !r.done())
+      return Status::Corruption("leaf: a checkpoint leaf's length does not match its bytes");
+  } else {
+    return Status::Corruption("leaf: unknown kind " + std::to_string(p.kind));
+  }
+  return p;
+}
+
 std::string LogOrigin(const crypto::PublicKey& sign_pk) {
   return "tcd-archive/" + crypto::KeyId(sign_pk);
 }
@@ -121,8 +141,8 @@ Status NodeLogs::CheckSize(const LogId& log, uint64_t size, const std::string& w
   return Status::OK();
 }
 
-Status NodeLogs::AddLeaves(rocksdb::WriteBatch* batch, const LogId& log,
-                           const std::vector<Bytes>& leaves) {
+Result<crypto::Hash256> NodeLogs::AddLeaves(rocksdb::WriteBatch* batch, const LogId& log,
+                                            const std::vector<Bytes>& leaves) {
   TCD_ASSIGN_OR_RETURN(uint64_t n, Size(log));
   std::map<std::pair<int, uint64_t>, crypto::Hash256> added;  // hashes not yet in the db
   auto get = [&](int level, uint64_t index) -> Result<crypto::Hash256> {
@@ -130,7 +150,6 @@ Status NodeLogs::AddLeaves(rocksdb::WriteBatch* batch, const LogId& log,
     if (it != added.end()) return it->second;
     return ReadHash(log, level, index);
   };
-  constexpr size_t kEntryLeafSize = kLeafDomain.size() + 1 + 16 + 8 + 32;
   for (const Bytes& leaf : leaves) {
     TCD_ASSIGN_OR_RETURN(auto made, crypto::merkle::NewSubtrees(n, crypto::merkle::LeafHash(leaf),
                                                                 get));
@@ -139,27 +158,95 @@ Status NodeLogs::AddLeaves(rocksdb::WriteBatch* batch, const LogId& log,
       batch->Put(cf_, HashKey(log, static_cast<int>(k), n >> k), ToSlice(made[k]));
     }
     batch->Put(cf_, LeafKey(log, n), ToSlice(leaf));
-    if (leaf.size() == kEntryLeafSize && leaf[kLeafDomain.size()] == kLeafEntry) {
-      crypto::SessionId id;
-      std::copy_n(leaf.begin() + kLeafDomain.size() + 1, 16, id.begin());
-      uint64_t seq = 0;
-      Reader(ByteView(leaf).subspan(kLeafDomain.size() + 17, 8)).U64(&seq);
-      batch->Put(cf_, EntryKey(log, id, seq), U64Value(n));
-    }
+    if (auto p = ParseLeaf(leaf); p.ok() && p->kind == kLeafEntry)
+      batch->Put(cf_, EntryKey(log, p->session, p->seq), U64Value(n));
     ++n;
   }
   batch->Put(cf_, SizeKey(log), U64Value(n));
-  return Status::OK();
+  if (n == 0) return crypto::merkle::EmptyRoot();
+  return crypto::merkle::RootOf(n, get);
 }
 
 Status NodeLogs::Append(const LogId& log, const std::vector<Bytes>& leaves) {
   rocksdb::WriteBatch batch;
   auto lock = Lock();
-  TCD_RETURN_IF_ERROR(AddLeaves(&batch, log, leaves));
+  TCD_RETURN_IF_ERROR(AddLeaves(&batch, log, leaves).status());
+  return Write(&batch, Describe(log) + ": append " + std::to_string(leaves.size()) + " leaves");
+}
+
+Status NodeLogs::AppendVerified(const LogId& log, const std::vector<Bytes>& leaves,
+                                const crypto::Hash256& root, const std::string& note,
+                                const Bytes& own_leaf) {
+  rocksdb::WriteBatch batch;
+  auto lock = Lock();
+  TCD_ASSIGN_OR_RETURN(uint64_t n, Size(log));
+  TCD_ASSIGN_OR_RETURN(crypto::Hash256 got, AddLeaves(&batch, log, leaves));
+  if (got != root)
+    return Status::Corruption(Describe(log) + ": the " + std::to_string(leaves.size()) +
+                              " leaves after " + std::to_string(n) +
+                              " do not lead to the checkpoint's root hash");
+  batch.Put(cf_, CheckpointKey(log, n + leaves.size()), note);
+  TCD_RETURN_IF_ERROR(AddLeaves(&batch, LogId::Own(), {own_leaf}).status());
+  return Write(&batch, Describe(log) + ": store the cosigned checkpoint of size " +
+                           std::to_string(n + leaves.size()));
+}
+
+Status NodeLogs::Write(rocksdb::WriteBatch* batch, const std::string& what) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return FromRocks(db_->Write(wo, &batch), Describe(log) + ": append " +
-                                               std::to_string(leaves.size()) + " leaves");
+  return FromRocks(db_->Write(wo, batch), what);
+}
+
+Status NodeLogs::PutSplitView(const SplitView& v) {
+  Bytes k{2};
+  Writer kw(&k);
+  kw.Raw(v.signer);
+  kw.U64(v.size);
+  kw.I64(v.seen_us);
+  Bytes val;
+  Writer vw(&val);
+  vw.Str16(v.why.substr(0, 4096));
+  vw.Raw(v.note);
+  rocksdb::WriteBatch batch;
+  batch.Put(cf_, ToSlice(k), ToSlice(val));
+  return Write(&batch, "keep the split view of " + LogOrigin(v.signer) + " at size " +
+                           std::to_string(v.size));
+}
+
+Result<std::vector<NodeLogs::SplitView>> NodeLogs::SplitViews() {
+  std::vector<SplitView> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
+  for (it->Seek("\x02"); it->Valid() && it->key()[0] == 2; it->Next()) {
+    SplitView v;
+    Reader k(FromSlice(it->key()).subspan(1));
+    Reader r(FromSlice(it->value()));
+    ByteView rest;
+    if (!k.Fixed(&v.signer) || !k.U64(&v.size) || !k.I64(&v.seen_us) || !k.done() ||
+        !r.Str16(&v.why) || !r.Raw(r.remaining(), &rest))
+      return Status::Corruption("node logs: damaged split-view record");
+    v.note.assign(AsChars(rest));
+    out.push_back(std::move(v));
+  }
+  TCD_RETURN_IF_ERROR(FromRocks(it->status(), "node logs: list split views"));
+  return out;
+}
+
+Result<uint64_t> NodeLogs::UpstreamSize() {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, LogId::Own().prefix + "U", &v);
+  if (s.IsNotFound()) return uint64_t{0};
+  TCD_RETURN_IF_ERROR(FromRocks(s, "node log: read the upstream's cosigned size"));
+  uint64_t n = 0;
+  Reader r(AsBytes(v));
+  if (!r.U64(&n) || !r.done()) return Status::Corruption("node log: damaged upstream size");
+  return n;
+}
+
+Status NodeLogs::PutUpstreamCosigned(uint64_t size, const std::string& note) {
+  rocksdb::WriteBatch batch;
+  batch.Put(cf_, CheckpointKey(LogId::Own(), size), note);
+  batch.Put(cf_, LogId::Own().prefix + "U", U64Value(size));
+  return Write(&batch, "node log: keep the upstream's cosignature of size " + std::to_string(size));
 }
 
 Result<crypto::Hash256> NodeLogs::Root(const LogId& log, uint64_t size) {
@@ -218,10 +305,16 @@ Status NodeLogs::PutCheckpoint(const LogId& log, uint64_t size, const std::strin
   rocksdb::WriteBatch batch;
   batch.Put(cf_, CheckpointKey(log, size), note);
   if (signer) batch.Put(cf_, log.prefix + "K", ToSlice(*signer));
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  return FromRocks(db_->Write(wo, &batch),
-                   Describe(log) + ": store the checkpoint of size " + std::to_string(size));
+  return Write(&batch, Describe(log) + ": store the checkpoint of size " + std::to_string(size));
+}
+
+Result<std::optional<std::string>> NodeLogs::CheckpointAt(const LogId& log, uint64_t size) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, CheckpointKey(log, size), &v);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  TCD_RETURN_IF_ERROR(FromRocks(s, Describe(log) + ": read the checkpoint of size " +
+                                       std::to_string(size)));
+  return std::optional<std::string>(std::move(v));
 }
 
 Result<std::vector<std::pair<uint64_t, std::string>>> NodeLogs::Checkpoints(const LogId& log,
@@ -292,6 +385,12 @@ Status CheckCheckpoint(NodeLogs* logs, const LogId& log, uint64_t size, const st
 }
 
 Result<std::string> SignOwnCheckpoint(NodeLogs* logs, const crypto::SecretBytes& sign_sk) {
+  TCD_ASSIGN_OR_RETURN(uint64_t size, logs->Size(LogId::Own()));
+  return SignOwnCheckpointAt(logs, sign_sk, size);
+}
+
+Result<std::string> SignOwnCheckpointAt(NodeLogs* logs, const crypto::SecretBytes& sign_sk,
+                                        uint64_t size) {
   const LogId own = LogId::Own();
   crypto::PublicKey pk;
   std::copy_n(sign_sk.data() + 32, 32, pk.begin());
@@ -299,9 +398,8 @@ Result<std::string> SignOwnCheckpoint(NodeLogs* logs, const crypto::SecretBytes&
   if (signer && *signer != pk)
     return Status::InvalidArgument("this node's log is signed by key " + crypto::KeyId(*signer) +
                                    ", not by the node key " + crypto::KeyId(pk));
-  TCD_ASSIGN_OR_RETURN(auto kept, logs->Checkpoints(own, 1));
-  TCD_ASSIGN_OR_RETURN(uint64_t size, logs->Size(own));
-  if (!kept.empty() && kept.back().first == size) return kept.back().second;
+  TCD_ASSIGN_OR_RETURN(auto kept, logs->CheckpointAt(own, size));
+  if (kept) return *kept;
   TCD_ASSIGN_OR_RETURN(crypto::Hash256 root, logs->Root(own, size));
   const std::string origin = LogOrigin(pk);
   const std::string body = crypto::note::CheckpointBody({origin, size, root});

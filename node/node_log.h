@@ -35,6 +35,15 @@ constexpr uint8_t kLeafEntry = 1;       // | session_id[16] | u64 seq | entry_ha
 constexpr uint8_t kLeafCheckpoint = 2;  // | u16 length | checkpoint body (a cosigned one)
 Bytes EntryLeaf(const crypto::SessionId& session, uint64_t seq, const crypto::Hash256& entry_hash);
 Bytes CheckpointLeaf(std::string_view checkpoint_body);
+struct ParsedLeaf {
+  uint8_t kind = 0;
+  crypto::SessionId session{};  // kLeafEntry
+  uint64_t seq = 0;             // kLeafEntry
+  crypto::Hash256 entry_hash{}; // kLeafEntry
+  std::string checkpoint;       // kLeafCheckpoint: the checkpoint body
+};
+// Corruption naming what is wrong for anything but the two encodings above (exactly).
+Result<ParsedLeaf> ParseLeaf(ByteView leaf);
 // A node's log origin (and key name): "tcd-archive/" + crypto::KeyId(its signing key).
 std::string LogOrigin(const crypto::PublicKey& sign_pk);
 
@@ -52,10 +61,18 @@ class NodeLogs {
   // Held from AddLeaves until the batch is written (or dropped).
   std::unique_lock<std::mutex> Lock() { return std::unique_lock<std::mutex>(mu_); }
   // Adds `leaves` as the next leaves of `log` to `batch` (their hashes, the new size and, for
-  // entry leaves, the entry → index key). REQUIRES: Lock() held.
-  Status AddLeaves(rocksdb::WriteBatch* batch, const LogId& log, const std::vector<Bytes>& leaves);
+  // entry leaves, the entry → index key); returns the root the log will have. REQUIRES: Lock()
+  // held.
+  Result<crypto::Hash256> AddLeaves(rocksdb::WriteBatch* batch, const LogId& log,
+                                    const std::vector<Bytes>& leaves);
   // The same in a batch of their own, written synced.
   Status Append(const LogId& log, const std::vector<Bytes>& leaves);
+  // A cosigner's step: appends `leaves` to the copy `log` and, only when they lead to `root`,
+  // keeps `note` as the copy's checkpoint of the new size and adds `own_leaf` to this node's
+  // own log, all in one synced batch. Corruption (nothing written) for another root.
+  Status AppendVerified(const LogId& log, const std::vector<Bytes>& leaves,
+                        const crypto::Hash256& root, const std::string& note,
+                        const Bytes& own_leaf);
 
   Result<uint64_t> Size(const LogId& log);
   Result<crypto::Hash256> Root(const LogId& log, uint64_t size);
@@ -72,17 +89,37 @@ class NodeLogs {
   // `signer` as the log's signer key when given.
   Status PutCheckpoint(const LogId& log, uint64_t size, const std::string& note,
                        const crypto::PublicKey* signer = nullptr);
+  // The kept checkpoint of that size, if any.
+  Result<std::optional<std::string>> CheckpointAt(const LogId& log, uint64_t size);
   // The newest `newest` kept checkpoints, oldest first.
   Result<std::vector<std::pair<uint64_t, std::string>>> Checkpoints(const LogId& log,
                                                                     size_t newest = SIZE_MAX);
   // The key that signs the log's checkpoints: a downstream log's is in its LogId; this node's is
   // recorded when it first signs one (nullopt before).
   Result<std::optional<crypto::PublicKey>> Signer(const LogId& log);
+  // Split views: signed checkpoints of a downstream log that contradict the copy kept here (the
+  // same size with another root, or no consistency proof with it). Every one is kept (synced),
+  // as evidence, with why it contradicts.
+  struct SplitView {
+    crypto::PublicKey signer{};
+    uint64_t size = 0;
+    int64_t seen_us = 0;  // this node's clock
+    std::string why;
+    std::string note;  // the contradicting checkpoint as received
+  };
+  Status PutSplitView(const SplitView& v);
+  Result<std::vector<SplitView>> SplitViews();
+  // What the upstream tier cosigned of this node's own log (0: nothing yet).
+  Result<uint64_t> UpstreamSize();
+  // Keeps the upstream's cosigned checkpoint of `size` (replacing this node's own signed one)
+  // and records `size` as cosigned: one synced batch.
+  Status PutUpstreamCosigned(uint64_t size, const std::string& note);
   // Every downstream log this node keeps a copy of (their signer keys).
   Result<std::vector<crypto::PublicKey>> Downstream();
 
  private:
   Result<crypto::Hash256> ReadHash(const LogId& log, int level, uint64_t index);
+  Status Write(rocksdb::WriteBatch* batch, const std::string& what);  // synced
   // Checks 0 < sizes ≤ Size(log), naming `what` otherwise.
   Status CheckSize(const LogId& log, uint64_t size, const std::string& what);
   rocksdb::DB* db_;
@@ -91,10 +128,13 @@ class NodeLogs {
 };
 
 // Signs a checkpoint of this node's own log at its current size with `sign_sk` (64-byte
-// Ed25519 secret key) and keeps it; when the newest kept checkpoint already has this size it is
-// returned unchanged. Returns the note text. The log is bound to the first key that signs it:
+// Ed25519 secret key) and keeps it; when a checkpoint of this size is kept it is returned
+// unchanged. Returns the note text. The log is bound to the first key that signs it:
 // InvalidArgument, naming both keys, for another one.
 Result<std::string> SignOwnCheckpoint(NodeLogs* logs, const crypto::SecretBytes& sign_sk);
+// The same at an earlier size (≤ the log's size); a kept checkpoint of that size is returned.
+Result<std::string> SignOwnCheckpointAt(NodeLogs* logs, const crypto::SecretBytes& sign_sk,
+                                        uint64_t size);
 
 // Checks a kept checkpoint against the stored tree: it parses, is of `log`'s origin and
 // `size`, its root is the tree's root at that size, and it carries a valid signature by the

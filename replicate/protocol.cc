@@ -29,8 +29,9 @@ static_assert(kAt<MsgType::kHello, Hello> && kAt<MsgType::kWelcome, Welcome> &&
               kAt<MsgType::kEntries, Entries> && kAt<MsgType::kSessionAck, SessionAck> &&
               kAt<MsgType::kFetch, Fetch> && kAt<MsgType::kChunk, Chunk> &&
               kAt<MsgType::kUnavailable, Unavailable> && kAt<MsgType::kError, Error> &&
-              kAt<MsgType::kQuery, Query> &&
-              std::variant_size_v<Message> == static_cast<size_t>(MsgType::kQuery));
+              kAt<MsgType::kQuery, Query> && kAt<MsgType::kLog, Log> &&
+              kAt<MsgType::kCosigned, Cosigned> &&
+              std::variant_size_v<Message> == static_cast<size_t>(MsgType::kCosigned));
 
 // ---- encoding ----
 
@@ -114,6 +115,20 @@ void Put(Writer& w, const Error& m) {
   w.Str16(CleanText(m.message, kMaxTextBytes));
 }
 void Put(Writer& w, const Query& m) { w.Raw(m.session); }
+void Put(Writer& w, const Log& m) {
+  w.U64(m.old_size);
+  w.U8(static_cast<uint8_t>(std::min<size_t>(m.proof.size(), 0xFF)));
+  for (const auto& h : m.proof) w.Raw(h);
+  w.U16(static_cast<uint16_t>(std::min<size_t>(m.leaves.size(), 0xFFFF)));
+  for (const Bytes& l : m.leaves) w.Bytes32(l);
+  w.Bytes32(AsBytes(m.checkpoint));
+}
+void Put(Writer& w, const Cosigned& m) {
+  w.U8(static_cast<uint8_t>(m.result));
+  w.U64(m.size);
+  w.Bytes32(AsBytes(m.note));
+  w.Str16(CleanText(m.detail, kMaxTextBytes));
+}
 
 // ---- decoding ----
 
@@ -272,6 +287,40 @@ Status Read(FieldReader& in, Error* m) {
   return in.Text("message", kMaxTextBytes, &m->message);
 }
 Status Read(FieldReader& in, Query* m) { return in.Fixed("session_id", &m->session); }
+Status Read(FieldReader& in, Log* m) {
+  uint8_t n_proof;
+  uint16_t n_leaves;
+  TCD_RETURN_IF_ERROR(in.U64("old_size", &m->old_size));
+  TCD_RETURN_IF_ERROR(in.U8("n_proof", &n_proof));
+  if (n_proof > kMaxProofHashes) return in.Bad("n_proof", std::to_string(n_proof) + " hashes");
+  m->proof.resize(n_proof);
+  for (uint8_t i = 0; i < n_proof; ++i)
+    TCD_RETURN_IF_ERROR(in.Fixed("proof[" + std::to_string(i) + "]", &m->proof[i]));
+  TCD_RETURN_IF_ERROR(in.U16("n_leaves", &n_leaves));
+  if (n_leaves > kMaxLeavesPerMessage || in.remaining() < size_t{4} * n_leaves)
+    return in.Bad("n_leaves", std::to_string(n_leaves) + " leaves, over the limit of " +
+                                  std::to_string(kMaxLeavesPerMessage) + " or the frame");
+  m->leaves.resize(n_leaves);
+  for (uint16_t i = 0; i < n_leaves; ++i)
+    TCD_RETURN_IF_ERROR(in.Blob("leaf[" + std::to_string(i) + "]", kMaxLeafBytes, &m->leaves[i]));
+  Bytes note;
+  TCD_RETURN_IF_ERROR(in.Blob("checkpoint", kMaxNoteBytes, &note));
+  m->checkpoint.assign(note.begin(), note.end());
+  return Status::OK();
+}
+Status Read(FieldReader& in, Cosigned* m) {
+  uint8_t result;
+  TCD_RETURN_IF_ERROR(in.U8("result", &result));
+  if (result < static_cast<uint8_t>(LogResult::kCosigned) ||
+      result > static_cast<uint8_t>(LogResult::kLater))
+    return in.Bad("result", "unknown result " + std::to_string(result));
+  m->result = static_cast<LogResult>(result);
+  TCD_RETURN_IF_ERROR(in.U64("size", &m->size));
+  Bytes note;
+  TCD_RETURN_IF_ERROR(in.Blob("note", kMaxNoteBytes, &note));
+  m->note.assign(note.begin(), note.end());
+  return in.Text("detail", kMaxTextBytes, &m->detail);
+}
 
 // Decodes the body of a message of type t (whose struct is T); nothing may follow it.
 template <typename T>
@@ -296,6 +345,8 @@ const char* MsgTypeName(MsgType t) {
     case MsgType::kUnavailable: return "unavailable";
     case MsgType::kError: return "error";
     case MsgType::kQuery: return "query";
+    case MsgType::kLog: return "log";
+    case MsgType::kCosigned: return "cosigned";
   }
   return "unknown";
 }
@@ -339,6 +390,8 @@ Result<Message> Decode(ByteView frame) {
     case MsgType::kUnavailable: return DecodeAs<Unavailable>(t, body);
     case MsgType::kError: return DecodeAs<Error>(t, body);
     case MsgType::kQuery: return DecodeAs<Query>(t, body);
+    case MsgType::kLog: return DecodeAs<Log>(t, body);
+    case MsgType::kCosigned: return DecodeAs<Cosigned>(t, body);
   }
   return Status::Corruption("message: field 'type': unknown type " + std::to_string(frame[1]));
 }

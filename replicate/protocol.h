@@ -30,6 +30,10 @@ constexpr uint32_t kMaxChunkBytes = 1u << 20;      // CHUNK data, FETCH length
 constexpr uint16_t kMaxEntriesPerMessage = 256;    // ENTRIES count
 constexpr uint32_t kMaxEntryBytes = 1u << 20;      // one encoded chain entry
 constexpr uint64_t kMaxBlobBytes = 1ull << 30;     // CHUNK total (a blob's size)
+constexpr uint16_t kMaxLeavesPerMessage = 1024;    // LOG leaves
+constexpr uint32_t kMaxLeafBytes = 65536 + 19;     // one LOG leaf (docs/FORMAT.md §Leaves)
+constexpr uint8_t kMaxProofHashes = 128;           // LOG consistency proof
+constexpr uint32_t kMaxNoteBytes = 65536;          // LOG checkpoint, COSIGNED note
 
 // On the wire: never renumber.
 enum class MsgType : uint8_t {
@@ -42,6 +46,8 @@ enum class MsgType : uint8_t {
   kUnavailable = 7,  // S→R, answer to FETCH when the sender does not have that blob
   kError = 8,        // either way: a connection-level refusal (the peer should log it)
   kQuery = 9,        // S→R, asks for a SESSION_ACK of one session (acks from further up)
+  kLog = 10,         // S→R, a signed checkpoint of the sender's node log, to be cosigned
+  kCosigned = 11,    // R→S, answer to LOG
 };
 const char* MsgTypeName(MsgType t);  // "hello", "entries", …
 
@@ -124,8 +130,34 @@ struct Query {
   crypto::SessionId session{};
 };
 
-using Message =
-    std::variant<Hello, Welcome, Entries, SessionAck, Fetch, Chunk, Unavailable, Error, Query>;
+// u64 old_size | u8 n_proof | n_proof × hash[32] | u16 n_leaves | n_leaves × bytes32 leaf |
+// bytes32 checkpoint
+// The sender's checkpoint (a signed note) of old_size + n_leaves leaves, the leaves after the
+// first old_size (the size of the receiver's copy, as the sender believes), and the RFC 9162
+// consistency proof from old_size to the checkpoint's size.
+struct Log {
+  uint64_t old_size = 0;
+  std::vector<crypto::Hash256> proof;  // ≤ kMaxProofHashes
+  std::vector<Bytes> leaves;           // ≤ kMaxLeavesPerMessage, each ≤ kMaxLeafBytes
+  std::string checkpoint;              // ≤ kMaxNoteBytes
+};
+// On the wire: never renumber.
+enum class LogResult : uint8_t {
+  kCosigned = 1,  // note = the checkpoint with the receiver's cosignature; size = its size
+  kRejected = 2,  // refused (detail says why: signature, inconsistent history, leaf mismatch)
+  kResync = 3,    // the receiver's copy has `size` leaves: send again from there
+  kLater = 4,     // leaves name chain entries the receiver does not hold yet: send them first
+};
+// u8 result | u64 size | bytes32 note | str16 detail
+struct Cosigned {
+  LogResult result = LogResult::kCosigned;
+  uint64_t size = 0;
+  std::string note;    // ≤ kMaxNoteBytes; empty unless kCosigned
+  std::string detail;
+};
+
+using Message = std::variant<Hello, Welcome, Entries, SessionAck, Fetch, Chunk, Unavailable,
+                             Error, Query, Log, Cosigned>;
 
 MsgType TypeOf(const Message& m);
 Bytes Encode(const Message& m);

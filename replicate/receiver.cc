@@ -155,6 +155,21 @@ void Receiver::Loop::Handle(Peer& p, Message& m) {
       unknown.result = AckResult::kUnknown;
       SendTo(p.rid, unknown);
     }
+  } else if (auto* l = std::get_if<Log>(&m)) {
+    auto answer = cosigner_.Accept(p.node, *l);
+    if (!answer.ok()) {
+      spdlog::error("replication: cannot cosign the log of {}: {}", p.node.point,
+                    answer.status().ToString());
+      p.stats.last_error = answer.status().message();
+      SendTo(p.rid, replicate::Error{ErrorCode::kInternal, answer.status().message()});
+      return;
+    }
+    if (answer->result == LogResult::kRejected) {
+      spdlog::warn("replication: refused the log checkpoint of {}: {}", p.node.point,
+                   answer->detail);
+      Refuse(&p, answer->detail);
+    }
+    SendTo(p.rid, *answer);
   } else if (auto* c = std::get_if<Chunk>(&m)) {
     OnChunk(p, *c);
     TopUp(p);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "replicate/curve.h"
+#include "replicate/log_cosigner.h"
 #include "replicate/receiver.h"
 #include "replicate/replica_writer.h"
 
@@ -71,7 +72,7 @@ class Receiver::Loop {
   Loop(Receiver* r, node::Store* store, const crypto::NodeIdentity* id, AllowList* allow,
        ReceiverOptions options)
       : r_(r), store_(store), env_(store->env()), identity_(id), allow_(allow),
-        options_(std::move(options)), writer_(store, options_.role),
+        options_(std::move(options)), writer_(store, options_.role), cosigner_(store, id),
         inbox_dir_(store->dir() + "/inbox") {}
 
   Status Bind();
@@ -112,6 +113,7 @@ class Receiver::Loop {
   AllowList* const allow_;
   const ReceiverOptions options_;
   ReplicaWriter writer_;
+  LogCosigner cosigner_;
   const std::string inbox_dir_;
   zmq::context_t ctx_;
   std::unique_ptr<ZapHandler> zap_;

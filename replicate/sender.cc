@@ -6,6 +6,8 @@
 #include <deque>
 #include <map>
 
+#include "crypto/note.h"
+#include "node/node_log.h"
 #include "replicate/curve.h"
 
 namespace tcd::replicate {
@@ -34,6 +36,8 @@ class Sender::Loop {
   void OnMessage(const zmq::message_t& frame);
   void OnAck(const SessionAck& ack);
   void PumpEntries();
+  void PumpLog();
+  void OnCosigned(const Cosigned& c);
   bool ServeFetches();  // false when the bucket made us wait
   Status SendEntries(const crypto::SessionId& id, const node::SessionRecord& rec, uint64_t from);
   Result<std::shared_ptr<const Bytes>> BlobBytes(const crypto::Hash256& h);
@@ -66,6 +70,11 @@ class Sender::Loop {
   int64_t last_scan_us_ = 0;
   std::optional<crypto::SessionId> scan_cursor_;
   std::deque<std::pair<int64_t, uint64_t>> rate_samples_;  // (time, bytes_sent) once a second
+  // Node log: the size of the upstream's copy as last learned (from the catalog at first).
+  std::optional<uint64_t> log_upstream_;
+  bool log_in_flight_ = false;
+  int64_t log_sent_us_ = 0;  // monotonic
+  int64_t log_next_us_ = 0;  // monotonic: no LOG before
 };
 
 Result<std::unique_ptr<Sender>> Sender::Start(node::Store* store,
@@ -133,6 +142,7 @@ Status Sender::Loop::Connect() {
 
 void Sender::Loop::ResetConnectionState() {
   welcomed_ = false;
+  log_in_flight_ = false;
   entries_in_flight_.clear();
   fetches_.clear();
 }
@@ -215,6 +225,8 @@ void Sender::Loop::OnMessage(const zmq::message_t& frame) {
                  s_->options_.address, RoleName(w->role), w->max_chunk);
   } else if (auto* a = std::get_if<SessionAck>(&m)) {
     OnAck(*a);
+  } else if (auto* c = std::get_if<Cosigned>(&m)) {
+    OnCosigned(*c);
   } else if (auto* f = std::get_if<Fetch>(&m)) {
     if (fetches_.size() < kMaxQueuedFetches) fetches_.push_back(*f);
   } else if (auto* e = std::get_if<replicate::Error>(&m)) {
@@ -330,6 +342,103 @@ void Sender::Loop::PumpEntries() {
   if (next_query_.size() > 4 * kOutboxScanLimit) next_query_.clear();
 }
 
+// Sends the leaves of this node's log that the upstream's copy lacks and whose chain entries
+// the upstream already stores, with a checkpoint of that size and the consistency proof from
+// the copy's size. One LOG at a time; every 2 s at most while nothing is answered.
+void Sender::Loop::PumpLog() {
+  const int64_t now = env_->MonotonicMicros();
+  if (log_in_flight_ && now - log_sent_us_ < kEntriesAckTimeoutUs) return;
+  if (now < log_next_us_) return;
+  log_in_flight_ = false;
+  log_next_us_ = now + 2'000'000;
+  node::NodeLogs* logs = s_->store_->catalog()->logs();
+  const node::LogId own = node::LogId::Own();
+  if (!log_upstream_) {
+    auto u = logs->UpstreamSize();
+    if (!u.ok()) return Error("node log: " + u.status().message());
+    log_upstream_ = *u;
+  }
+  auto size = logs->Size(own);
+  if (!size.ok()) return Error("node log: " + size.status().message());
+  const uint64_t base = *log_upstream_;
+  if (*size <= base) return;
+  Log msg;
+  msg.old_size = base;
+  std::map<crypto::SessionId, uint64_t> up_stored;
+  for (uint64_t i = base; i < *size && msg.leaves.size() < kMaxLeavesPerMessage; ++i) {
+    auto leaf = logs->Leaf(own, i);
+    if (!leaf.ok()) return Error("node log: " + leaf.status().message());
+    auto parsed = node::ParseLeaf(*leaf);
+    if (!parsed.ok()) return Error("node log leaf " + std::to_string(i) + ": " +
+                                   parsed.status().message());
+    if (parsed->kind == node::kLeafEntry) {
+      auto it = up_stored.find(parsed->session);
+      if (it == up_stored.end()) {
+        auto r = s_->store_->catalog()->GetRepl(parsed->session);
+        it = up_stored.emplace(parsed->session, r.ok() ? r->up_stored : 0).first;
+      }
+      if (parsed->seq >= it->second) break;  // the upstream does not hold that entry yet
+    }
+    msg.leaves.push_back(std::move(*leaf));
+  }
+  if (msg.leaves.empty()) return;
+  const uint64_t end = base + msg.leaves.size();
+  auto cp = node::SignOwnCheckpointAt(logs, s_->identity_->sign_sk, end);
+  if (!cp.ok()) return Error("node log: " + cp.status().message());
+  msg.checkpoint = std::move(*cp);
+  auto proof = logs->ConsistencyProof(own, base, end);
+  if (!proof.ok()) return Error("node log: " + proof.status().message());
+  msg.proof = std::move(*proof);
+  Send(msg);
+  log_in_flight_ = true;
+  log_sent_us_ = now;
+}
+
+void Sender::Loop::OnCosigned(const Cosigned& c) {
+  log_in_flight_ = false;
+  const int64_t now = env_->MonotonicMicros();
+  node::NodeLogs* logs = s_->store_->catalog()->logs();
+  auto size = logs->Size(node::LogId::Own());
+  switch (c.result) {
+    case LogResult::kCosigned: {
+      // Kept only when it is our checkpoint, cosigned by the upstream's key.
+      const std::string self = node::LogOrigin(s_->identity_->pub.sign_pk);
+      const std::string up = node::LogOrigin(s_->options_.upstream_sign_pk);
+      auto n = crypto::note::ParseNote(c.note);
+      Status ok = n.ok() ? Status::OK() : n.status();
+      if (ok.ok()) ok = node::CheckCheckpoint(logs, node::LogId::Own(), c.size, c.note);
+      if (ok.ok()) ok = crypto::note::VerifyCosignature(*n, up, s_->options_.upstream_sign_pk)
+                            .status();
+      if (!ok.ok()) {
+        log_next_us_ = now + kRejectBackoffUs;
+        return Error("the upstream's cosignature of this node's log at size " +
+                     std::to_string(c.size) + " does not check: " + ok.message());
+      }
+      if (Status s = logs->PutUpstreamCosigned(c.size, c.note); !s.ok())
+        return Error("node log: " + s.message());
+      log_upstream_ = c.size;
+      log_next_us_ = 0;  // more to send, perhaps
+      return;
+    }
+    case LogResult::kResync:
+      if (size.ok() && c.size > *size) {
+        log_next_us_ = now + kRejectBackoffUs;
+        return Error("the upstream holds " + std::to_string(c.size) + " leaves of this node's "
+                     "log, which has " + std::to_string(*size) +
+                     ": was this catalog restored from an older backup?");
+      }
+      log_upstream_ = c.size;
+      log_next_us_ = 0;
+      return;
+    case LogResult::kLater:
+      log_next_us_ = now + 2'000'000;
+      return;
+    case LogResult::kRejected:
+      log_next_us_ = now + kRejectBackoffUs;
+      return Error("the upstream refused this node's log checkpoint: " + c.detail);
+  }
+}
+
 Result<std::shared_ptr<const Bytes>> Sender::Loop::BlobBytes(const crypto::Hash256& h) {
   for (const auto& [hash, bytes] : blob_cache_)
     if (hash == h) return bytes;
@@ -405,6 +514,7 @@ void Sender::Loop::Run() {
       hello_sent_us_ = env_->MonotonicMicros();
     }
     if (welcomed_) PumpEntries();
+    if (welcomed_) PumpLog();
     if (welcomed_ && env_->MonotonicMicros() - last_send_us_ > 30'000'000)
       Send(Query{crypto::SessionId{}});  // keepalive: the receiver answers "unknown"
 

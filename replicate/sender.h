@@ -32,6 +32,7 @@ namespace tcd::replicate {
 struct SenderOptions {
   std::string address;              // tcp://host:port of the upstream's listener
   crypto::PublicKey upstream_pk{};  // the upstream's transport key (from its node.pub)
+  crypto::PublicKey upstream_sign_pk{};  // its signing key: checks its log cosignatures
   Role role = Role::kRecorder;      // this node's role
   std::string point;                // this node's point / archive id (HELLO)
   BandwidthPolicy bandwidth;        // cap on what this link sends

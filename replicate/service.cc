@@ -66,6 +66,7 @@ Result<std::unique_ptr<ReplicationService>> ReplicationService::Start(
     SenderOptions so;
     so.address = config.upstream.address;
     so.upstream_pk = up.transport_pk;
+    so.upstream_sign_pk = up.sign_pk;
     so.role = role;
     so.point = config.point;
     so.bandwidth = PolicyFromConfig(config.upstream);
