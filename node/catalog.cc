@@ -425,4 +425,22 @@ Status Catalog::RawDeleteChain(const crypto::SessionId& id, uint64_t seq) {
   return FromRocks(db_->Delete(wo, chain_, ChainKey(id, seq)), "catalog raw delete");
 }
 
+Status Catalog::RawDeleteSession(const crypto::SessionId& id) {
+  TCD_ASSIGN_OR_RETURN(auto chain, GetChain(id));
+  rocksdb::WriteBatch batch;
+  for (const auto& [seq, rec] : chain) {
+    batch.Delete(chain_, ChainKey(id, seq));
+    auto e = crypto::DecodeEntry(rec.entry);
+    if (e.ok() && e->cipher_hash != crypto::Hash256{})
+      batch.Delete(blobs_, rocksdb::Slice(reinterpret_cast<const char*>(e->cipher_hash.data()),
+                                          e->cipher_hash.size()));
+  }
+  batch.Delete(sessions_, IdKey(id));
+  if (repl_) batch.Delete(repl_, IdKey(id));
+  if (outbox_) batch.Delete(outbox_, IdKey(id));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Write(wo, &batch), "catalog raw delete of a session");
+}
+
 }  // namespace tcd::node

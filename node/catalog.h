@@ -200,6 +200,9 @@ class Catalog {
   // that need to rewrite history deliberately).
   Status RawPutChain(const crypto::SessionId& id, uint64_t seq, ByteView value);
   Status RawDeleteChain(const crypto::SessionId& id, uint64_t seq);
+  // Deletes every catalog row of a session (summary, chain, blob references, replication and
+  // outbox records), as an intruder would; its search index rows stay.
+  Status RawDeleteSession(const crypto::SessionId& id);
 
  private:
   Catalog() = default;

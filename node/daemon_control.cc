@@ -4,9 +4,36 @@
 #include "base/time_format.h"
 #include "node/chain_writer.h"
 #include "node/daemon.h"
+#include "node/node_log.h"
 
 namespace tcd::node {
 namespace {
+
+// This node's log and the split views it has seen (each one an alarm: a downstream node showed
+// two histories).
+nlohmann::json LogStatus(NodeLogs* logs) {
+  if (logs == nullptr) return nullptr;
+  nlohmann::json j;
+  auto signer = logs->Signer(LogId::Own());
+  auto size = logs->Size(LogId::Own());
+  auto up = logs->UpstreamSize();
+  auto down = logs->Downstream();
+  auto all = logs->SplitViews();
+  j["origin"] = signer.ok() && *signer ? LogOrigin(**signer) : "";
+  j["size"] = size.ok() ? *size : 0;
+  j["upstream_cosigned"] = up.ok() ? *up : 0;
+  j["downstream_logs"] = down.ok() ? down->size() : 0;
+  for (const Status& s : {signer.status(), size.status(), up.status(), down.status(),
+                          all.status()})
+    if (!s.ok()) j["error"] = s.message();
+  nlohmann::json views = nlohmann::json::array();
+  if (all.ok())
+    for (const auto& v : *all)
+      views.push_back({{"origin", LogOrigin(v.signer)}, {"size", v.size},
+                       {"seen", FormatUtc(v.seen_us)}, {"why", v.why}});
+  j["split_views"] = views;
+  return j;
+}
 
 constexpr double kStartWaitSeconds = 12.0;  // under the CLI's 15 s control timeout
 
@@ -97,6 +124,7 @@ nlohmann::json Daemon::Status() {
           {"open_sessions", open},
           {"stored", {{"sessions", stored_sessions}, {"segments", stored_segments}}},
           {"replication", replication},
+          {"node_log", LogStatus(store_->catalog()->logs())},
           {"last_errors", errors}};
 }
 

@@ -44,6 +44,9 @@ Command AddAudit(CLI::App& root);    // tools/cmd_audit.cc
 Command AddLog(CLI::App& root);      // tools/cmd_log.cc
 // `tcd verify --audit --data DIR [--json]` (tools/cmd_audit.cc): exit 0 intact, 1 a problem.
 int RunVerifyAudit(const std::string& data_dir, bool json);
+// `tcd verify --completeness --data DIR [--json]` (tools/cmd_completeness.cc): exit 0 when
+// every entry logged by the downstream nodes is here, 1 when one is missing.
+int RunVerifyCompleteness(const std::string& data_dir, bool json);
 
 // How a command reaches the running node (tools/control_client.cc): --socket PATH, else the
 // control_socket of --config FILE, else kDefaultControlSocket.

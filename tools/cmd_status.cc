@@ -110,8 +110,18 @@ std::string Duration(const Json& s) {
 }
 
 void PrintNode(const Json& r) {
+  const Json& log = Object(r, "node_log");
+  for (const auto& v : List(log, "split_views"))
+    std::printf("ALARM:    split view: %s showed two histories (checkpoint of size %s seen %s: "
+                "%s); kept as evidence, see tcd log\n",
+                Field(v, "origin").c_str(), Field(v, "size").c_str(), Field(v, "seen").c_str(),
+                Field(v, "why").c_str());
   std::printf("node:     %s, point %s, key %s\n", Field(r, "role").c_str(),
               Field(r, "point").c_str(), Field(r, "node_key_id").c_str());
+  if (!log.empty())
+    std::printf("log:      %s leaves, %s cosigned upstream, %s downstream logs cosigned here\n",
+                Field(log, "size", "?").c_str(), Field(log, "upstream_cosigned", "?").c_str(),
+                Field(log, "downstream_logs", "?").c_str());
   const Json& stored = Object(r, "stored");
   std::printf("data:     %s (%s sessions, %s segments stored)\n", Field(r, "data_dir").c_str(),
               Field(stored, "sessions", "?").c_str(), Field(stored, "segments", "?").c_str());

@@ -1,6 +1,7 @@
 // tcd verify --data DIR [--session ID] [--signer node.pub …] [--json]
 // tcd verify --bundle DIR [--signer node.pub …] [--json]     an evidence bundle, offline
 // tcd verify --audit --data DIR [--json]                      the audit log (tools/cmd_audit.cc)
+// tcd verify --completeness --data DIR [--json]   downstream logs (tools/cmd_completeness.cc)
 // Exit 0: every session intact and closed; 1: a problem; 2: usage; 3: no problem found, but a
 // session is still being recorded (intact so far, not yet sealed).
 #include <iostream>
@@ -20,7 +21,7 @@ constexpr int kExitStillRecording = 3;
 struct VerifyOptions {
   std::string data, session, bundle;
   std::vector<std::string> signers;
-  bool json = false, audit = false;
+  bool json = false, audit = false, completeness = false;
 };
 
 // A trusted signer: a node.pub, or a signer.pub of an evidence bundle.
@@ -271,6 +272,12 @@ int RunBundle(const VerifyOptions& o) {
 }
 
 int Run(const VerifyOptions& o) {
+  if (o.completeness) {
+    if (o.data.empty() || !o.bundle.empty() || !o.session.empty() || o.audit)
+      return ReportError(Status::InvalidArgument("--completeness needs --data DIR (and no "
+                                                 "--bundle, --session or --audit)"), kExitUsage);
+    return RunVerifyCompleteness(o.data, o.json);
+  }
   if (o.audit) {
     if (o.data.empty() || !o.bundle.empty() || !o.session.empty())
       return ReportError(Status::InvalidArgument("--audit needs --data DIR (and no --bundle or "
@@ -305,6 +312,8 @@ Command AddVerify(CLI::App& root) {
                   "node.pub (or a bundle's signer.pub) of a trusted recorder (repeatable): "
                   "other signers fail");
   app->add_flag("--audit", o->audit, "Verify the audit log of --data (DATA/audit/audit.log)");
+  app->add_flag("--completeness", o->completeness,
+                "At a province or central: is every entry the downstream nodes logged here?");
   app->add_flag("--json", o->json, "JSON report");
   return {app, [o] { return Run(*o); }};
 }

@@ -1,0 +1,164 @@
+// Node logs across three real nodes (issue 6): checkpoints cosigned up every tier, a whole
+// session deleted at the province found by `tcd verify --completeness`, and a recorder that
+// rewrites its history caught at the province as a split view that `tcd status` raises.
+#include <signal.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "crypto/chain.h"
+#include "node/store.h"
+#include "tests/replication_fixture.h"
+
+namespace tcd {
+namespace {
+
+using testing::RunTcd;
+using testing::TempDir;
+using Tier = Trio::Tier;
+using Json = nlohmann::json;
+
+// `tcd log --json` of an archive (read-only, while its node runs); null on failure.
+Json Logs(const std::string& data) {
+  auto r = RunTcd({"log", "--data", data, "--json"});
+  if (r.exit_code != 0) return nullptr;
+  return Json::parse(r.out, nullptr, false);
+}
+
+// The log of that kind ("own", "downstream") in a `tcd log --json` answer; null when absent.
+Json Find(const Json& logs, const std::string& kind) {
+  if (!logs.is_array()) return nullptr;
+  for (const auto& l : logs)
+    if (l.is_object() && l.value("kind", "") == kind) return l;
+  return nullptr;
+}
+
+// True when the newest checkpoint of `log` covers all of it and carries a cosignature.
+bool CosignedToTheEnd(const Json& log) {
+  if (!log.is_object() || log.value("size", 0) == 0) return false;
+  const Json cps = log.value("checkpoints", Json::array());
+  if (cps.empty()) return false;
+  const Json& last = cps.back();
+  if (last.value("size", 0) != log.value("size", 0) || !last.value("valid", false)) return false;
+  for (const auto& s : last.value("signatures", Json::array()))
+    if (s.contains("cosigned_at")) return true;
+  return false;
+}
+
+// A field of the node's status' node_log (null when the node does not answer).
+Json NodeLogField(Node& n, const char* key) {
+  const Json st = n.Status();
+  if (!st.is_object() || !st.contains("node_log") || !st["node_log"].is_object()) return nullptr;
+  return st["node_log"].value(key, Json());
+}
+
+TEST(NodeLogCli, CheckpointsAreCosignedUpEveryTierAndADeletedSessionIsNamed) {
+  TempDir dir;
+  Trio trio(dir, {});
+  auto sessions = trio.Record(3, 2, 4096);
+  ASSERT_EQ(sessions.size(), 3u);
+  trio.Start(Tier::kCentral);
+  trio.Start(Tier::kProvince);
+  trio.Start(Tier::kRecorder);
+  ASSERT_TRUE(Poll(60, [&] { return trio.CompleteAt(Tier::kCentral) == 3; })) << trio.Logs();
+  // The recorder's whole log is cosigned by the province, and the province's log (which holds
+  // that checkpoint) by the central archive.
+  ASSERT_TRUE(Poll(30, [&] { return CosignedToTheEnd(Find(Logs(trio.data(Tier::kRecorder)), "own")); }))
+      << Logs(trio.data(Tier::kRecorder)).dump(1) << trio.Logs();
+  ASSERT_TRUE(Poll(30, [&] { return CosignedToTheEnd(Find(Logs(trio.data(Tier::kProvince)), "own")); }))
+      << Logs(trio.data(Tier::kProvince)).dump(1) << trio.Logs();
+  const Json rec = Find(Logs(trio.data(Tier::kRecorder)), "own");
+  EXPECT_EQ(rec["size"], 3u * 5);  // open, init, 2 segments, seal
+  const Json copy = Find(Logs(trio.data(Tier::kProvince)), "downstream");
+  ASSERT_TRUE(copy.is_object());
+  EXPECT_EQ(copy["origin"], rec["origin"]);
+  EXPECT_EQ(copy["root"], rec["root"]);
+  const Json at_central = Find(Logs(trio.data(Tier::kCentral)), "downstream");
+  ASSERT_TRUE(at_central.is_object());
+  EXPECT_EQ(at_central["origin"], Find(Logs(trio.data(Tier::kProvince)), "own")["origin"]);
+  EXPECT_EQ(NodeLogField(trio.node(Tier::kRecorder), "upstream_cosigned"), 15u);
+
+  auto complete = RunTcd({"verify", "--data", trio.data(Tier::kProvince), "--completeness"});
+  EXPECT_EQ(complete.exit_code, 0) << complete.out << complete.err;
+  EXPECT_NE(complete.out.find("15 leaves cosigned (15 chain entries, 0 checkpoints): complete"),
+            std::string::npos)
+      << complete.out;
+
+  // An intruder at the province deletes the second session: its files and its catalog rows.
+  ASSERT_EQ(trio.node(Tier::kProvince).Stop(), 0);
+  auto victim = crypto::SessionIdFromString(sessions[1].id);
+  ASSERT_TRUE(victim.ok());
+  {
+    auto store = node::Store::Open(Env::Default(), trio.data(Tier::kProvince));
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto chain = (*store)->catalog()->GetChain(*victim);
+    ASSERT_TRUE(chain.ok());
+    ASSERT_EQ(chain->size(), 5u);
+    for (const auto& [seq, rec] : *chain) {
+      auto e = crypto::DecodeEntry(rec.entry);
+      ASSERT_TRUE(e.ok());
+      if (e->cipher_hash != crypto::Hash256{})
+        std::filesystem::remove((*store)->blobs()->PathOf(e->cipher_hash));
+    }
+    ASSERT_TRUE((*store)->catalog()->RawDeleteSession(*victim).ok());
+  }
+  auto incomplete = RunTcd({"verify", "--data", trio.data(Tier::kProvince), "--completeness"});
+  EXPECT_EQ(incomplete.exit_code, 1) << incomplete.out << incomplete.err;
+  EXPECT_NE(incomplete.out.find("5 MISSING"), std::string::npos) << incomplete.out;
+  EXPECT_NE(incomplete.out.find("leaf 5: session " + sessions[1].id + " seq 0: chain entry "
+                                "missing"),
+            std::string::npos)
+      << incomplete.out;
+  EXPECT_NE(incomplete.out.find("sessions with missing entries: " + sessions[1].id),
+            std::string::npos)
+      << incomplete.out;
+  auto j = RunTcd({"verify", "--data", trio.data(Tier::kProvince), "--completeness", "--json"});
+  EXPECT_EQ(j.exit_code, 1);
+  const Json report = Json::parse(j.out, nullptr, false);
+  ASSERT_TRUE(report.is_array() && report.size() == 1) << j.out;
+  EXPECT_EQ(report[0]["missing"], 5);
+  EXPECT_EQ(report[0]["sessions_missing"], Json::array({sessions[1].id}));
+}
+
+TEST(NodeLogCli, ARecorderThatRewritesItsHistoryRaisesASplitViewAlarm) {
+  TempDir dir;
+  Trio trio(dir, {});
+  trio.Record(2, 2, 4096);
+  trio.Start(Tier::kProvince);
+  trio.Start(Tier::kRecorder);
+  ASSERT_TRUE(Poll(60, [&] {
+    return NodeLogField(trio.node(Tier::kRecorder), "upstream_cosigned") == 10;
+  })) << trio.Logs();
+  // The commune PC is reinstalled with the same key and an empty disk (or its operator forges
+  // another history): its log starts again and differs from the one the province cosigned.
+  ASSERT_EQ(trio.node(Tier::kRecorder).Stop(), 0);
+  std::filesystem::rename(trio.data(Tier::kRecorder), trio.data(Tier::kRecorder) + ".old");
+  trio.Record(1, 1, 4096);
+  trio.Start(Tier::kRecorder);
+  Json views;
+  ASSERT_TRUE(Poll(60, [&] {
+    views = NodeLogField(trio.node(Tier::kProvince), "split_views");
+    return views.is_array() && !views.empty();
+  })) << trio.Logs();
+  const Json view = views[0];
+  EXPECT_EQ(view["size"], 4u) << view.dump();  // open, init, 1 segment, seal
+  EXPECT_NE(view["why"].get<std::string>().find("another root hash"), std::string::npos)
+      << view.dump();
+  auto text = RunTcd({"status", "--config", trio.config(Tier::kProvince)});
+  EXPECT_NE(text.out.find("ALARM:    split view: " + view["origin"].get<std::string>()),
+            std::string::npos)
+      << text.out << text.err;
+  // The province's copy still holds the history it cosigned.
+  const Json copy = Find(Logs(trio.data(Tier::kProvince)), "downstream");
+  ASSERT_TRUE(copy.is_object());
+  EXPECT_EQ(copy["size"], 10u);
+  // The recorder is told, and says so.
+  EXPECT_TRUE(Poll(30, [&] {
+    auto r = trio.node(Tier::kRecorder).Status();
+    return !r.is_null() && r.dump().find("split view") != std::string::npos;
+  })) << trio.node(Tier::kRecorder).Status().dump(1);
+}
+
+}  // namespace
+}  // namespace tcd
