@@ -19,11 +19,12 @@ using testing::TempDir;
 using Tier = Trio::Tier;
 using Json = nlohmann::json;
 
-// `tcd log --json` of an archive (read-only, while its node runs); null on failure.
+// `tcd log --json` of an archive (read-only, while its node runs): its "logs"; null on failure.
 Json Logs(const std::string& data) {
   auto r = RunTcd({"log", "--data", data, "--json"});
   if (r.exit_code != 0) return nullptr;
-  return Json::parse(r.out, nullptr, false);
+  Json j = Json::parse(r.out, nullptr, false);
+  return j.is_object() ? j.value("logs", Json()) : Json();
 }
 
 // The log of that kind ("own", "downstream") in a `tcd log --json` answer; null when absent.
@@ -149,10 +150,17 @@ TEST(NodeLogCli, ARecorderThatRewritesItsHistoryRaisesASplitViewAlarm) {
   EXPECT_NE(text.out.find("ALARM:    split view: " + view["origin"].get<std::string>()),
             std::string::npos)
       << text.out << text.err;
-  // The province's copy still holds the history it cosigned.
-  const Json copy = Find(Logs(trio.data(Tier::kProvince)), "downstream");
+  // The province's copy still holds the history it cosigned; tcd log shows the evidence and
+  // fails.
+  auto log = RunTcd({"log", "--data", trio.data(Tier::kProvince), "--json"});
+  EXPECT_EQ(log.exit_code, 1) << log.out << log.err;
+  const Json shown = Json::parse(log.out, nullptr, false);
+  ASSERT_TRUE(shown.is_object()) << log.out;
+  const Json copy = Find(shown["logs"], "downstream");
   ASSERT_TRUE(copy.is_object());
   EXPECT_EQ(copy["size"], 10u);
+  ASSERT_EQ(shown["split_views"].size(), 1u);
+  EXPECT_NE(shown["split_views"][0]["note"].get<std::string>().find("\n4\n"), std::string::npos);
   // The recorder is told, and says so.
   EXPECT_TRUE(Poll(30, [&] {
     auto r = trio.node(Tier::kRecorder).Status();

@@ -2,9 +2,9 @@
 // Shows the node logs of an archive (docs/FORMAT.md §Node log): this node's own log and the
 // copies it keeps of downstream nodes' logs, each with its size, root hash and newest
 // checkpoints and their signatures and cosignatures, every checkpoint checked against the
-// stored tree (CheckCheckpoint). Reads only (the catalog is opened read-only, so it works while
-// the node runs). Exit 0: every checkpoint shown checks; 1: one does not (named), or an error;
-// 2: usage.
+// stored tree (CheckCheckpoint), and the split views kept as evidence. Reads only (the catalog
+// is opened read-only, so it works while the node runs). Exit 0: every checkpoint shown checks
+// and no split view is kept; 1: otherwise (named), or an error; 2: usage.
 #include <iostream>
 
 #include "crypto/note.h"
@@ -134,11 +134,30 @@ int RunLog(const LogOptions& o) {
     return ReportError(Status::NotFound("no log of origin or key id '" + o.origin + "' in " +
                                         o.data),
                        kExitUsage);
+  // Split views: checkpoints of a downstream log that contradicted the copy kept here.
+  auto views = logs->SplitViews();
+  if (!views.ok()) return ReportError(views.status());
+  OJson split = OJson::array();
+  for (const auto& v : *views) {
+    const std::string origin = node::LogOrigin(v.signer);
+    if (!o.origin.empty() && origin != o.origin && origin.find("/" + o.origin) == std::string::npos)
+      continue;
+    split.push_back({{"origin", origin}, {"size", v.size}, {"seen", FormatUtc(v.seen_us)},
+                     {"why", v.why}, {"note", v.note}});
+  }
   if (o.json) {
-    std::cout << all.dump(2) << "\n";
+    std::cout << OJson{{"logs", all}, {"split_views", split}}.dump(2) << "\n";
   } else {
     for (const auto& j : all) PrintLog(j);
+    for (const auto& v : split)
+      std::cout << "SPLIT VIEW of " << v["origin"].get<std::string>() << " at size "
+                << v["size"].get<uint64_t>() << ", seen " << v["seen"].get<std::string>() << ": "
+                << v["why"].get<std::string>() << "\n  the contradicting checkpoint, kept as "
+                << "evidence:\n" << v["note"].get<std::string>();
   }
+  if (!split.empty() && problem.empty())
+    problem = std::to_string(split.size()) + " split view(s): a downstream node showed two "
+              "histories of its log";
   if (!problem.empty()) {
     std::cerr << "tcd log: " << problem << "\n";
     return kExitFailed;
