@@ -16,7 +16,7 @@ nlohmann::json LogStatus(NodeLogs* logs) {
   nlohmann::json j;
   auto signer = logs->Signer(LogId::Own());
   auto size = logs->Size(LogId::Own());
-  auto up = logs->UpstreamSize();
+  auto up = logs->UpstreamSize(LogId::Own());
   auto down = logs->Downstream();
   auto all = logs->SplitViews();
   j["origin"] = signer.ok() && *signer ? LogOrigin(**signer) : "";

@@ -38,6 +38,9 @@ std::string HashKey(const LogId& log, int level, uint64_t index) {
 std::string EntryKey(const LogId& log, const crypto::SessionId& session, uint64_t seq) {
   return log.prefix + "E" + ChainKey(session, seq);
 }
+std::string CheckpointLeafKey(const LogId& log, const crypto::Hash256& leaf_hash) {
+  return log.prefix + "B" + std::string(reinterpret_cast<const char*>(leaf_hash.data()), 32);
+}
 std::string CheckpointKey(const LogId& log, uint64_t size) {
   Bytes k;
   Writer w(&k);
@@ -151,8 +154,8 @@ Result<crypto::Hash256> NodeLogs::AddLeaves(rocksdb::WriteBatch* batch, const Lo
     return ReadHash(log, level, index);
   };
   for (const Bytes& leaf : leaves) {
-    TCD_ASSIGN_OR_RETURN(auto made, crypto::merkle::NewSubtrees(n, crypto::merkle::LeafHash(leaf),
-                                                                get));
+    const crypto::Hash256 leaf_hash = crypto::merkle::LeafHash(leaf);
+    TCD_ASSIGN_OR_RETURN(auto made, crypto::merkle::NewSubtrees(n, leaf_hash, get));
     for (size_t k = 0; k < made.size(); ++k) {
       added[{static_cast<int>(k), n >> k}] = made[k];
       batch->Put(cf_, HashKey(log, static_cast<int>(k), n >> k), ToSlice(made[k]));
@@ -160,6 +163,8 @@ Result<crypto::Hash256> NodeLogs::AddLeaves(rocksdb::WriteBatch* batch, const Lo
     batch->Put(cf_, LeafKey(log, n), ToSlice(leaf));
     if (auto p = ParseLeaf(leaf); p.ok() && p->kind == kLeafEntry)
       batch->Put(cf_, EntryKey(log, p->session, p->seq), U64Value(n));
+    else if (p.ok() && p->kind == kLeafCheckpoint)
+      batch->Put(cf_, CheckpointLeafKey(log, leaf_hash), U64Value(n));
     ++n;
   }
   batch->Put(cf_, SizeKey(log), U64Value(n));
@@ -176,7 +181,7 @@ Status NodeLogs::Append(const LogId& log, const std::vector<Bytes>& leaves) {
 
 Status NodeLogs::AppendVerified(const LogId& log, const std::vector<Bytes>& leaves,
                                 const crypto::Hash256& root, const std::string& note,
-                                const Bytes& own_leaf) {
+                                const Bytes* own_leaf) {
   rocksdb::WriteBatch batch;
   auto lock = Lock();
   TCD_ASSIGN_OR_RETURN(uint64_t n, Size(log));
@@ -186,7 +191,7 @@ Status NodeLogs::AppendVerified(const LogId& log, const std::vector<Bytes>& leav
                               " leaves after " + std::to_string(n) +
                               " do not lead to the checkpoint's root hash");
   batch.Put(cf_, CheckpointKey(log, n + leaves.size()), note);
-  TCD_RETURN_IF_ERROR(AddLeaves(&batch, LogId::Own(), {own_leaf}).status());
+  if (own_leaf) TCD_RETURN_IF_ERROR(AddLeaves(&batch, LogId::Own(), {*own_leaf}).status());
   return Write(&batch, Describe(log) + ": store the cosigned checkpoint of size " +
                            std::to_string(n + leaves.size()));
 }
@@ -231,9 +236,9 @@ Result<std::vector<NodeLogs::SplitView>> NodeLogs::SplitViews() {
   return out;
 }
 
-Result<uint64_t> NodeLogs::UpstreamSize() {
+Result<uint64_t> NodeLogs::UpstreamSize(const LogId& log) {
   std::string v;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, LogId::Own().prefix + "U", &v);
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, log.prefix + "U", &v);
   if (s.IsNotFound()) return uint64_t{0};
   TCD_RETURN_IF_ERROR(FromRocks(s, "node log: read the upstream's cosigned size"));
   uint64_t n = 0;
@@ -242,11 +247,42 @@ Result<uint64_t> NodeLogs::UpstreamSize() {
   return n;
 }
 
-Status NodeLogs::PutUpstreamCosigned(uint64_t size, const std::string& note) {
+Status NodeLogs::PutUpstreamCosigned(const LogId& log, uint64_t size, const std::string& note) {
   rocksdb::WriteBatch batch;
-  batch.Put(cf_, CheckpointKey(LogId::Own(), size), note);
-  batch.Put(cf_, LogId::Own().prefix + "U", U64Value(size));
-  return Write(&batch, "node log: keep the upstream's cosignature of size " + std::to_string(size));
+  batch.Put(cf_, CheckpointKey(log, size), note);
+  batch.Put(cf_, log.prefix + "U", U64Value(size));
+  return Write(&batch, Describe(log) + ": keep the upstream's cosignature of size " +
+                           std::to_string(size));
+}
+
+Result<std::optional<uint64_t>> NodeLogs::IndexOfCheckpoint(const LogId& log,
+                                                            std::string_view body) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_,
+                               CheckpointLeafKey(log, crypto::merkle::LeafHash(
+                                                          CheckpointLeaf(body))),
+                               &v);
+  if (s.IsNotFound()) return std::optional<uint64_t>();
+  TCD_RETURN_IF_ERROR(FromRocks(s, Describe(log) + ": read the leaf index of a checkpoint"));
+  uint64_t i = 0;
+  Reader r(AsBytes(v));
+  if (!r.U64(&i) || !r.done())
+    return Status::Corruption(Describe(log) + ": damaged leaf index of a checkpoint");
+  return std::optional<uint64_t>(i);
+}
+
+Result<std::optional<std::pair<uint64_t, std::string>>> NodeLogs::CheckpointAtOrBelow(
+    const LogId& log, uint64_t size) {
+  const std::string prefix = log.prefix + "C";
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
+  it->SeekForPrev(CheckpointKey(log, size));
+  TCD_RETURN_IF_ERROR(FromRocks(it->status(), Describe(log) + ": find a checkpoint"));
+  if (!it->Valid() || !it->key().starts_with(prefix))
+    return std::optional<std::pair<uint64_t, std::string>>();
+  uint64_t n = 0;
+  Reader r(FromSlice(it->key()).subspan(prefix.size()));
+  if (!r.U64(&n) || !r.done()) return Status::Corruption(Describe(log) + ": damaged checkpoint key");
+  return std::optional<std::pair<uint64_t, std::string>>({n, it->value().ToString()});
 }
 
 Result<crypto::Hash256> NodeLogs::Root(const LogId& log, uint64_t size) {

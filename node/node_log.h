@@ -68,11 +68,11 @@ class NodeLogs {
   // The same in a batch of their own, written synced.
   Status Append(const LogId& log, const std::vector<Bytes>& leaves);
   // A cosigner's step: appends `leaves` to the copy `log` and, only when they lead to `root`,
-  // keeps `note` as the copy's checkpoint of the new size and adds `own_leaf` to this node's
-  // own log, all in one synced batch. Corruption (nothing written) for another root.
+  // keeps `note` as the copy's checkpoint of the new size and adds `own_leaf` (when given) to
+  // this node's own log, all in one synced batch. Corruption (nothing written) for another root.
   Status AppendVerified(const LogId& log, const std::vector<Bytes>& leaves,
                         const crypto::Hash256& root, const std::string& note,
-                        const Bytes& own_leaf);
+                        const Bytes* own_leaf);
 
   Result<uint64_t> Size(const LogId& log);
   Result<crypto::Hash256> Root(const LogId& log, uint64_t size);
@@ -84,6 +84,8 @@ class NodeLogs {
   // The index of the entry leaf of (session, seq), if the log has one.
   Result<std::optional<uint64_t>> IndexOfEntry(const LogId& log, const crypto::SessionId& session,
                                                uint64_t seq);
+  // The index of the checkpoint leaf holding `body`, if the log has one.
+  Result<std::optional<uint64_t>> IndexOfCheckpoint(const LogId& log, std::string_view body);
 
   // Checkpoint notes (signed-note text), one per tree size; Put is synced, and records
   // `signer` as the log's signer key when given.
@@ -91,6 +93,9 @@ class NodeLogs {
                        const crypto::PublicKey* signer = nullptr);
   // The kept checkpoint of that size, if any.
   Result<std::optional<std::string>> CheckpointAt(const LogId& log, uint64_t size);
+  // The kept checkpoint of the largest size ≤ `size`, if any.
+  Result<std::optional<std::pair<uint64_t, std::string>>> CheckpointAtOrBelow(const LogId& log,
+                                                                             uint64_t size);
   // The newest `newest` kept checkpoints, oldest first.
   Result<std::vector<std::pair<uint64_t, std::string>>> Checkpoints(const LogId& log,
                                                                     size_t newest = SIZE_MAX);
@@ -109,11 +114,12 @@ class NodeLogs {
   };
   Status PutSplitView(const SplitView& v);
   Result<std::vector<SplitView>> SplitViews();
-  // What the upstream tier cosigned of this node's own log (0: nothing yet).
-  Result<uint64_t> UpstreamSize();
-  // Keeps the upstream's cosigned checkpoint of `size` (replacing this node's own signed one)
-  // and records `size` as cosigned: one synced batch.
-  Status PutUpstreamCosigned(uint64_t size, const std::string& note);
+  // How much of `log` (this node's own, or a copy it relays) the upstream tier cosigned (0:
+  // nothing yet).
+  Result<uint64_t> UpstreamSize(const LogId& log);
+  // Keeps the upstream's cosigned checkpoint of `size` (replacing the one kept) and records
+  // `size` as cosigned: one synced batch.
+  Status PutUpstreamCosigned(const LogId& log, uint64_t size, const std::string& note);
   // Every downstream log this node keeps a copy of (their signer keys).
   Result<std::vector<crypto::PublicKey>> Downstream();
 

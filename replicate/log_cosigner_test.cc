@@ -52,7 +52,7 @@ class LogCosignerTest : public ReplicaWriterTest {
   Cosigned Send(const Log& m) {
     auto r = cosigner_->Accept(peer_, m);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : Cosigned{LogResult::kRejected, 0, "", r.status().ToString()};
+    return r.ok() ? *r : Cosigned{{}, LogResult::kRejected, 0, "", r.status().ToString()};
   }
 
   uint64_t CopySize() { return *ProvinceLogs()->Size(LogId::Of(recorder_id_.pub.sign_pk)); }
@@ -188,7 +188,7 @@ TEST_F(LogCosignerTest, EveryOtherDefectIsRefusedNamingIt) {
   other_origin.checkpoint = note::FormatNote({body, {note::Sign(body, o, other_id_.sign_sk)}});
   c = Send(other_origin);
   EXPECT_EQ(c.result, LogResult::kRejected);
-  EXPECT_TRUE(Contains(c.detail, "not the sender's log")) << c.detail;
+  EXPECT_TRUE(Contains(c.detail, "not of the log tcd-archive/")) << c.detail;
 
   Log short_leaves = good;
   short_leaves.leaves.pop_back();
@@ -211,6 +211,48 @@ TEST_F(LogCosignerTest, EveryOtherDefectIsRefusedNamingIt) {
   EXPECT_EQ(CopySize(), 0u);
   EXPECT_EQ(SplitViews(), 0u);
   EXPECT_EQ(Send(good).result, LogResult::kCosigned);
+}
+
+TEST_F(LogCosignerTest, TheCentralArchiveCosignsARecorderLogThatItsProvinceRelays) {
+  const crypto::SessionId id = RecordAndReplicate();
+  Cosigned at_province = Send(MakeLog(0, 8));
+  ASSERT_EQ(at_province.result, LogResult::kCosigned) << at_province.detail;
+  // The central archive holds the session's entries (relayed by the province).
+  central_ = OpenStore("central", /*outbox=*/false);
+  ReplicaWriter writer(central_.get(), Role::kCentral);
+  ASSERT_EQ(Accept(Msg(id, Chain(id)), &writer).result, AckResult::kOk);
+  const crypto::NodeIdentity central_id = crypto::GenerateNodeIdentity();
+  LogCosigner central(central_.get(), &central_id);
+  EnrolledNode province;
+  province.point = "tinh-01";
+  province.pub = province_id_.pub;
+
+  Log relayed = MakeLog(0, 8);
+  relayed.signer = recorder_id_.pub.sign_pk;
+  relayed.checkpoint = at_province.note;  // the recorder's signature and the province's
+  // Without the province's cosignature, the province does not vouch for it.
+  Log unvouched = relayed;
+  unvouched.checkpoint = *node::SignOwnCheckpointAt(RecorderLog(), recorder_id_.sign_sk, 8);
+  auto r = central.Accept(province, unvouched);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->result, LogResult::kRejected);
+  EXPECT_TRUE(Contains(r->detail, "relayed checkpoint: no cosignature by")) << r->detail;
+
+  r = central.Accept(province, relayed);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->result, LogResult::kCosigned) << r->detail;
+  EXPECT_EQ(r->signer, recorder_id_.pub.sign_pk);  // the answer names the log
+  auto n = note::ParseNote(r->note);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->sigs.size(), 3u);  // recorder, province, central
+  EXPECT_TRUE(note::VerifyCosignature(*n, node::LogOrigin(central_id.pub.sign_pk),
+                                      central_id.pub.sign_pk)
+                  .ok());
+  node::NodeLogs* logs = central_->catalog()->logs();
+  EXPECT_EQ(*logs->Size(LogId::Of(recorder_id_.pub.sign_pk)), 8u);
+  EXPECT_EQ(*logs->Root(LogId::Of(recorder_id_.pub.sign_pk), 8),
+            *RecorderLog()->Root(LogId::Own(), 8));
+  EXPECT_EQ(*logs->Size(LogId::Own()), 0u);  // central's own log holds provinces' checkpoints
 }
 
 }  // namespace

@@ -116,6 +116,7 @@ void Put(Writer& w, const Error& m) {
 }
 void Put(Writer& w, const Query& m) { w.Raw(m.session); }
 void Put(Writer& w, const Log& m) {
+  w.Raw(m.signer);
   w.U64(m.old_size);
   w.U8(static_cast<uint8_t>(std::min<size_t>(m.proof.size(), 0xFF)));
   for (const auto& h : m.proof) w.Raw(h);
@@ -124,6 +125,7 @@ void Put(Writer& w, const Log& m) {
   w.Bytes32(AsBytes(m.checkpoint));
 }
 void Put(Writer& w, const Cosigned& m) {
+  w.Raw(m.signer);
   w.U8(static_cast<uint8_t>(m.result));
   w.U64(m.size);
   w.Bytes32(AsBytes(m.note));
@@ -290,6 +292,7 @@ Status Read(FieldReader& in, Query* m) { return in.Fixed("session_id", &m->sessi
 Status Read(FieldReader& in, Log* m) {
   uint8_t n_proof;
   uint16_t n_leaves;
+  TCD_RETURN_IF_ERROR(in.Fixed("signer", &m->signer));
   TCD_RETURN_IF_ERROR(in.U64("old_size", &m->old_size));
   TCD_RETURN_IF_ERROR(in.U8("n_proof", &n_proof));
   if (n_proof > kMaxProofHashes) return in.Bad("n_proof", std::to_string(n_proof) + " hashes");
@@ -310,6 +313,7 @@ Status Read(FieldReader& in, Log* m) {
 }
 Status Read(FieldReader& in, Cosigned* m) {
   uint8_t result;
+  TCD_RETURN_IF_ERROR(in.Fixed("signer", &m->signer));
   TCD_RETURN_IF_ERROR(in.U8("result", &result));
   if (result < static_cast<uint8_t>(LogResult::kCosigned) ||
       result > static_cast<uint8_t>(LogResult::kLater))

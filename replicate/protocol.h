@@ -130,12 +130,15 @@ struct Query {
   crypto::SessionId session{};
 };
 
-// u64 old_size | u8 n_proof | n_proof × hash[32] | u16 n_leaves | n_leaves × bytes32 leaf |
-// bytes32 checkpoint
-// The sender's checkpoint (a signed note) of old_size + n_leaves leaves, the leaves after the
-// first old_size (the size of the receiver's copy, as the sender believes), and the RFC 9162
-// consistency proof from old_size to the checkpoint's size.
+// signer[32] | u64 old_size | u8 n_proof | n_proof × hash[32] | u16 n_leaves |
+// n_leaves × bytes32 leaf | bytes32 checkpoint
+// A checkpoint (a signed note) of old_size + n_leaves leaves, the leaves after the first
+// old_size (the size of the receiver's copy, as the sender believes), and the RFC 9162
+// consistency proof from old_size to the checkpoint's size. The log is the sender's own when
+// `signer` is all zero; otherwise the log of that key (a recorder's), relayed by a province
+// that cosigned the checkpoint.
 struct Log {
+  crypto::PublicKey signer{};
   uint64_t old_size = 0;
   std::vector<crypto::Hash256> proof;  // ≤ kMaxProofHashes
   std::vector<Bytes> leaves;           // ≤ kMaxLeavesPerMessage, each ≤ kMaxLeafBytes
@@ -148,8 +151,9 @@ enum class LogResult : uint8_t {
   kResync = 3,    // the receiver's copy has `size` leaves: send again from there
   kLater = 4,     // leaves name chain entries the receiver does not hold yet: send them first
 };
-// u8 result | u64 size | bytes32 note | str16 detail
+// signer[32] | u8 result | u64 size | bytes32 note | str16 detail
 struct Cosigned {
+  crypto::PublicKey signer{};  // the LOG's signer field: which log this answers
   LogResult result = LogResult::kCosigned;
   uint64_t size = 0;
   std::string note;    // ≤ kMaxNoteBytes; empty unless kCosigned

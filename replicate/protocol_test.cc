@@ -57,10 +57,11 @@ std::vector<Sample> Samples() {
       {Error{ErrorCode::kNotEnrolled, "key 3f2a is not enrolled"},
        "0108" "0003" "0018" "6b65792033663261206973206e6f7420656e726f6c6c6564"},
       {Query{FixedSession()}, "0109" + sid},
-      {Log{3, {Filled(0x33)}, {B("ab")}, "cp\n"},
-       "010a" "0000000000000003" "01" + Rep("33", 32) + "0001" "000000026162" "0000000363700a"},
-      {Cosigned{LogResult::kLater, 5, "", "wait"},
-       "010b" "04" "0000000000000005" "00000000" "0004" "77616974"},
+      {Log{Filled(0x44), 3, {Filled(0x33)}, {B("ab")}, "cp\n"},
+       "010a" + Rep("44", 32) + "0000000000000003" "01" + Rep("33", 32) + "0001" "000000026162"
+       "0000000363700a"},
+      {Cosigned{Filled(0x44), LogResult::kLater, 5, "", "wait"},
+       "010b" + Rep("44", 32) + "04" "0000000000000005" "00000000" "0004" "77616974"},
   };
 }
 
@@ -208,26 +209,31 @@ TEST(ProtocolTest, UnknownEnumValues) {
 }
 
 TEST(ProtocolTest, LogAndCosignedLimits) {
-  ExpectAccepted(Frame(MsgType::kLog, [](Writer& w) {
-    w.U64(0); w.U8(0); w.U16(0); w.Bytes32(Bytes{});
+  const Bytes zero(32, 0);
+  ExpectAccepted(Frame(MsgType::kLog, [&](Writer& w) {
+    w.Raw(zero); w.U64(0); w.U8(0); w.U16(0); w.Bytes32(Bytes{});
   }));
-  ExpectRefused(Frame(MsgType::kLog, [](Writer& w) { w.U64(0); w.U8(kMaxProofHashes + 1); }),
-                "log: field 'n_proof'");
-  ExpectRefused(Frame(MsgType::kLog, [](Writer& w) {
-    w.U64(0); w.U8(0); w.U16(kMaxLeavesPerMessage + 1);
+  ExpectRefused(Frame(MsgType::kLog, [&](Writer& w) { w.Raw(Bytes(31, 0)); }),
+                "log: field 'signer'");
+  ExpectRefused(Frame(MsgType::kLog, [&](Writer& w) {
+    w.Raw(zero); w.U64(0); w.U8(kMaxProofHashes + 1);
+  }), "log: field 'n_proof'");
+  ExpectRefused(Frame(MsgType::kLog, [&](Writer& w) {
+    w.Raw(zero); w.U64(0); w.U8(0); w.U16(kMaxLeavesPerMessage + 1);
     for (int i = 0; i <= kMaxLeavesPerMessage; ++i) w.Bytes32(Bytes{1});
   }), "log: field 'n_leaves'");
-  ExpectRefused(Frame(MsgType::kLog, [](Writer& w) { w.U64(0); w.U8(0); w.U16(1000); }),
-                "log: field 'n_leaves'");  // more leaves than the frame could hold
-  ExpectRefused(Frame(MsgType::kLog, [](Writer& w) {
-    w.U64(0); w.U8(0); w.U16(1); w.Bytes32(Bytes(kMaxLeafBytes + 1, 0));
+  ExpectRefused(Frame(MsgType::kLog, [&](Writer& w) {
+    w.Raw(zero); w.U64(0); w.U8(0); w.U16(1000);
+  }), "log: field 'n_leaves'");  // more leaves than the frame could hold
+  ExpectRefused(Frame(MsgType::kLog, [&](Writer& w) {
+    w.Raw(zero); w.U64(0); w.U8(0); w.U16(1); w.Bytes32(Bytes(kMaxLeafBytes + 1, 0));
   }), "log: field 'leaf[0]'");
-  ExpectRefused(Frame(MsgType::kLog, [](Writer& w) {
-    w.U64(0); w.U8(0); w.U16(0); w.Bytes32(Bytes(kMaxNoteBytes + 1, 'a'));
+  ExpectRefused(Frame(MsgType::kLog, [&](Writer& w) {
+    w.Raw(zero); w.U64(0); w.U8(0); w.U16(0); w.Bytes32(Bytes(kMaxNoteBytes + 1, 'a'));
   }), "log: field 'checkpoint'");
   for (uint8_t result : {0, 5})
     ExpectRefused(Frame(MsgType::kCosigned, [&](Writer& w) {
-      w.U8(result); w.U64(0); w.Bytes32(Bytes{}); w.Str16("");
+      w.Raw(zero); w.U8(result); w.U64(0); w.Bytes32(Bytes{}); w.Str16("");
     }), "cosigned: field 'result': unknown result");
 }
 

@@ -37,6 +37,7 @@ class Sender::Loop {
   void OnAck(const SessionAck& ack);
   void PumpEntries();
   void PumpLog();
+  Result<std::optional<Log>> NextLog(const node::LogId& log, const crypto::PublicKey& signer);
   void OnCosigned(const Cosigned& c);
   bool ServeFetches();  // false when the bucket made us wait
   Status SendEntries(const crypto::SessionId& id, const node::SessionRecord& rec, uint64_t from);
@@ -70,8 +71,10 @@ class Sender::Loop {
   int64_t last_scan_us_ = 0;
   std::optional<crypto::SessionId> scan_cursor_;
   std::deque<std::pair<int64_t, uint64_t>> rate_samples_;  // (time, bytes_sent) once a second
-  // Node log: the size of the upstream's copy as last learned (from the catalog at first).
-  std::optional<uint64_t> log_upstream_;
+  // Node logs: the size of the upstream's copy of each (by LogId prefix) as last learned (from
+  // the catalog at first).
+  std::map<std::string, uint64_t> log_upstream_;
+  size_t log_turn_ = 0;  // which log PumpLog looks at first
   bool log_in_flight_ = false;
   int64_t log_sent_us_ = 0;  // monotonic
   int64_t log_next_us_ = 0;  // monotonic: no LOG before
@@ -342,35 +345,30 @@ void Sender::Loop::PumpEntries() {
   if (next_query_.size() > 4 * kOutboxScanLimit) next_query_.clear();
 }
 
-// Sends the leaves of this node's log that the upstream's copy lacks and whose chain entries
-// the upstream already stores, with a checkpoint of that size and the consistency proof from
-// the copy's size. One LOG at a time; every 2 s at most while nothing is answered.
-void Sender::Loop::PumpLog() {
-  const int64_t now = env_->MonotonicMicros();
-  if (log_in_flight_ && now - log_sent_us_ < kEntriesAckTimeoutUs) return;
-  if (now < log_next_us_) return;
-  log_in_flight_ = false;
-  log_next_us_ = now + 2'000'000;
+// The next LOG of `log` (signed by `signer`; zero for this node's own log): the leaves the
+// upstream's copy lacks whose chain entries the upstream already stores, up to 1024, with a
+// checkpoint of that size — this node's own, signed now if need be, or for a downstream log the
+// largest checkpoint it cosigned within them — and the consistency proof from the copy's size.
+Result<std::optional<Log>> Sender::Loop::NextLog(const node::LogId& log,
+                                                 const crypto::PublicKey& signer) {
   node::NodeLogs* logs = s_->store_->catalog()->logs();
-  const node::LogId own = node::LogId::Own();
-  if (!log_upstream_) {
-    auto u = logs->UpstreamSize();
-    if (!u.ok()) return Error("node log: " + u.status().message());
-    log_upstream_ = *u;
+  const bool own = signer == crypto::PublicKey{};
+  auto known = log_upstream_.find(log.prefix);
+  if (known == log_upstream_.end()) {
+    TCD_ASSIGN_OR_RETURN(uint64_t u, logs->UpstreamSize(log));
+    known = log_upstream_.emplace(log.prefix, u).first;
   }
-  auto size = logs->Size(own);
-  if (!size.ok()) return Error("node log: " + size.status().message());
-  const uint64_t base = *log_upstream_;
-  if (*size <= base) return;
+  const uint64_t base = known->second;
+  TCD_ASSIGN_OR_RETURN(uint64_t size, logs->Size(log));
+  if (size <= base) return std::optional<Log>();
   Log msg;
+  msg.signer = signer;
   msg.old_size = base;
   std::map<crypto::SessionId, uint64_t> up_stored;
-  for (uint64_t i = base; i < *size && msg.leaves.size() < kMaxLeavesPerMessage; ++i) {
-    auto leaf = logs->Leaf(own, i);
-    if (!leaf.ok()) return Error("node log: " + leaf.status().message());
-    auto parsed = node::ParseLeaf(*leaf);
-    if (!parsed.ok()) return Error("node log leaf " + std::to_string(i) + ": " +
-                                   parsed.status().message());
+  for (uint64_t i = base; i < size && msg.leaves.size() < kMaxLeavesPerMessage; ++i) {
+    TCD_ASSIGN_OR_RETURN(Bytes leaf, logs->Leaf(log, i));
+    auto parsed = node::ParseLeaf(leaf);
+    if (!parsed.ok()) return parsed.status().WithContext("leaf " + std::to_string(i));
     if (parsed->kind == node::kLeafEntry) {
       auto it = up_stored.find(parsed->session);
       if (it == up_stored.end()) {
@@ -379,55 +377,93 @@ void Sender::Loop::PumpLog() {
       }
       if (parsed->seq >= it->second) break;  // the upstream does not hold that entry yet
     }
-    msg.leaves.push_back(std::move(*leaf));
+    msg.leaves.push_back(std::move(leaf));
   }
-  if (msg.leaves.empty()) return;
-  const uint64_t end = base + msg.leaves.size();
-  auto cp = node::SignOwnCheckpointAt(logs, s_->identity_->sign_sk, end);
-  if (!cp.ok()) return Error("node log: " + cp.status().message());
-  msg.checkpoint = std::move(*cp);
-  auto proof = logs->ConsistencyProof(own, base, end);
-  if (!proof.ok()) return Error("node log: " + proof.status().message());
-  msg.proof = std::move(*proof);
-  Send(msg);
-  log_in_flight_ = true;
-  log_sent_us_ = now;
+  uint64_t end = base + msg.leaves.size();
+  if (own) {
+    if (end == base) return std::optional<Log>();
+    TCD_ASSIGN_OR_RETURN(msg.checkpoint, node::SignOwnCheckpointAt(logs, s_->identity_->sign_sk,
+                                                                   end));
+  } else {
+    TCD_ASSIGN_OR_RETURN(auto cp, logs->CheckpointAtOrBelow(log, end));
+    if (!cp || cp->first <= base) return std::optional<Log>();
+    end = cp->first;
+    msg.leaves.resize(end - base);
+    msg.checkpoint = std::move(cp->second);
+  }
+  TCD_ASSIGN_OR_RETURN(msg.proof, logs->ConsistencyProof(log, base, end));
+  return std::optional<Log>(std::move(msg));
+}
+
+// One LOG at a time, over this node's own log and the downstream logs it cosigned (a province
+// relays its recorders' logs to the central archive), in turn; every 2 s at most while nothing
+// is answered.
+void Sender::Loop::PumpLog() {
+  const int64_t now = env_->MonotonicMicros();
+  if (log_in_flight_ && now - log_sent_us_ < kEntriesAckTimeoutUs) return;
+  if (now < log_next_us_) return;
+  log_in_flight_ = false;
+  log_next_us_ = now + 2'000'000;
+  auto down = s_->store_->catalog()->logs()->Downstream();
+  if (!down.ok()) return Error("node log: " + down.status().message());
+  std::vector<crypto::PublicKey> signers{crypto::PublicKey{}};
+  signers.insert(signers.end(), down->begin(), down->end());
+  for (size_t k = 0; k < signers.size(); ++k) {
+    const crypto::PublicKey& signer = signers[(log_turn_ + k) % signers.size()];
+    const node::LogId log =
+        signer == crypto::PublicKey{} ? node::LogId::Own() : node::LogId::Of(signer);
+    auto msg = NextLog(log, signer);
+    if (!msg.ok()) {
+      Error("node log " + (signer == crypto::PublicKey{} ? std::string("of this node")
+                                                         : node::LogOrigin(signer)) +
+            ": " + msg.status().message());
+      continue;
+    }
+    if (!*msg) continue;
+    log_turn_ = (log_turn_ + k + 1) % signers.size();
+    Send(**msg);
+    log_in_flight_ = true;
+    log_sent_us_ = now;
+    return;
+  }
 }
 
 void Sender::Loop::OnCosigned(const Cosigned& c) {
   log_in_flight_ = false;
   const int64_t now = env_->MonotonicMicros();
   node::NodeLogs* logs = s_->store_->catalog()->logs();
-  auto size = logs->Size(node::LogId::Own());
+  const bool own = c.signer == crypto::PublicKey{};
+  const node::LogId log = own ? node::LogId::Own() : node::LogId::Of(c.signer);
+  const std::string which = own ? "this node's log" : "the log " + node::LogOrigin(c.signer);
+  auto size = logs->Size(log);
   switch (c.result) {
     case LogResult::kCosigned: {
-      // Kept only when it is our checkpoint, cosigned by the upstream's key.
-      const std::string self = node::LogOrigin(s_->identity_->pub.sign_pk);
+      // Kept only when it is the checkpoint kept here, cosigned by the upstream's key.
       const std::string up = node::LogOrigin(s_->options_.upstream_sign_pk);
       auto n = crypto::note::ParseNote(c.note);
       Status ok = n.ok() ? Status::OK() : n.status();
-      if (ok.ok()) ok = node::CheckCheckpoint(logs, node::LogId::Own(), c.size, c.note);
-      if (ok.ok()) ok = crypto::note::VerifyCosignature(*n, up, s_->options_.upstream_sign_pk)
-                            .status();
+      if (ok.ok()) ok = node::CheckCheckpoint(logs, log, c.size, c.note);
+      if (ok.ok())
+        ok = crypto::note::VerifyCosignature(*n, up, s_->options_.upstream_sign_pk).status();
       if (!ok.ok()) {
         log_next_us_ = now + kRejectBackoffUs;
-        return Error("the upstream's cosignature of this node's log at size " +
+        return Error("the upstream's cosignature of " + which + " at size " +
                      std::to_string(c.size) + " does not check: " + ok.message());
       }
-      if (Status s = logs->PutUpstreamCosigned(c.size, c.note); !s.ok())
+      if (Status s = logs->PutUpstreamCosigned(log, c.size, c.note); !s.ok())
         return Error("node log: " + s.message());
-      log_upstream_ = c.size;
+      log_upstream_[log.prefix] = c.size;
       log_next_us_ = 0;  // more to send, perhaps
       return;
     }
     case LogResult::kResync:
       if (size.ok() && c.size > *size) {
         log_next_us_ = now + kRejectBackoffUs;
-        return Error("the upstream holds " + std::to_string(c.size) + " leaves of this node's "
-                     "log, which has " + std::to_string(*size) +
+        return Error("the upstream holds " + std::to_string(c.size) + " leaves of " + which +
+                     ", which has " + std::to_string(*size) +
                      ": was this catalog restored from an older backup?");
       }
-      log_upstream_ = c.size;
+      log_upstream_[log.prefix] = c.size;
       log_next_us_ = 0;
       return;
     case LogResult::kLater:
@@ -435,7 +471,7 @@ void Sender::Loop::OnCosigned(const Cosigned& c) {
       return;
     case LogResult::kRejected:
       log_next_us_ = now + kRejectBackoffUs;
-      return Error("the upstream refused this node's log checkpoint: " + c.detail);
+      return Error("the upstream refused the checkpoint of " + which + ": " + c.detail);
   }
 }
 

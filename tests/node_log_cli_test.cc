@@ -75,9 +75,23 @@ TEST(NodeLogCli, CheckpointsAreCosignedUpEveryTierAndADeletedSessionIsNamed) {
   ASSERT_TRUE(copy.is_object());
   EXPECT_EQ(copy["origin"], rec["origin"]);
   EXPECT_EQ(copy["root"], rec["root"]);
-  const Json at_central = Find(Logs(trio.data(Tier::kCentral)), "downstream");
-  ASSERT_TRUE(at_central.is_object());
-  EXPECT_EQ(at_central["origin"], Find(Logs(trio.data(Tier::kProvince)), "own")["origin"]);
+  // The central archive keeps the province's log, and the recorder's log the province relays,
+  // each cosigned by it.
+  const std::string province_origin = Find(Logs(trio.data(Tier::kProvince)), "own")["origin"];
+  Json central_copies;
+  ASSERT_TRUE(Poll(30, [&] {
+    central_copies = Json::object();
+    const Json all = Logs(trio.data(Tier::kCentral));
+    if (all.is_array())
+      for (const auto& l : all)
+        if (l.value("kind", "") == "downstream" && CosignedToTheEnd(l))
+          central_copies[l.value("origin", "")] = l;
+    return central_copies.contains(province_origin) && central_copies.contains(rec["origin"]) &&
+           central_copies[rec["origin"].get<std::string>()]["size"] == 15;
+  })) << Logs(trio.data(Tier::kCentral)).dump(1) << trio.Logs();
+  const Json relayed = central_copies[rec["origin"].get<std::string>()];
+  EXPECT_EQ(relayed["root"], rec["root"]);
+  EXPECT_EQ(relayed["checkpoints"].back()["signatures"].size(), 3u);  // recorder, province, central
   EXPECT_EQ(NodeLogField(trio.node(Tier::kRecorder), "upstream_cosigned"), 15u);
 
   auto complete = RunTcd({"verify", "--data", trio.data(Tier::kProvince), "--completeness"});
@@ -85,6 +99,13 @@ TEST(NodeLogCli, CheckpointsAreCosignedUpEveryTierAndADeletedSessionIsNamed) {
   EXPECT_NE(complete.out.find("15 leaves cosigned (15 chain entries, 0 checkpoints): complete"),
             std::string::npos)
       << complete.out;
+
+  auto central_complete = RunTcd({"verify", "--data", trio.data(Tier::kCentral), "--completeness"});
+  EXPECT_EQ(central_complete.exit_code, 0) << central_complete.out << central_complete.err;
+  EXPECT_NE(central_complete.out.find("15 leaves cosigned (15 chain entries, 0 checkpoints): "
+                                      "complete"),
+            std::string::npos)
+      << central_complete.out;
 
   // An intruder at the province deletes the second session: its files and its catalog rows.
   ASSERT_EQ(trio.node(Tier::kProvince).Stop(), 0);
