@@ -22,6 +22,7 @@
 #include "crypto/chain.h"
 #include "crypto/keys.h"
 #include "node/bagit.h"
+#include "node/log_proof.h"
 #include "node/verifier.h"
 
 namespace tcd::node {
@@ -158,6 +159,8 @@ struct BundleMediaCheck {
 
 struct BundleSessionCheck {
   std::string session;
+  // log-proof.json, when the bundle has one and it checks (node/log_proof.h).
+  std::optional<LogProofCheck> log_proof;
   VerifyReport chain;  // VerifyChain of chain.bin (no blobs: plaintext side only)
   std::string state;   // sealed | recovered | unsealed | failed
   std::optional<ClipRange> clip;

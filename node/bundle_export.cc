@@ -13,6 +13,7 @@
 
 #include "base/time_format.h"
 #include "node/bundle.h"
+#include "node/log_proof.h"
 #include "node/exporter.h"
 #include "node/search.h"
 #include "node/store.h"
@@ -270,6 +271,7 @@ struct BundleSession {
   ExportSource src;
   SessionFacts facts;
   std::vector<RunPieces> runs;
+  std::optional<std::string> log_proof;  // log-proof.json, when this archive can prove it
 };
 
 // The session asked for and, unless only_session, the other sessions of its conference held
@@ -355,6 +357,7 @@ class BundleWriter {
     TCD_RETURN_IF_ERROR(
         bag_.Put(dir + "signer.pub", AsBytes(EncodeSignerPub(s.src.report.signer_pk))));
     TCD_RETURN_IF_ERROR(bag_.Put(dir + "session.json", AsBytes(JsonText(SessionJson(s.facts)))));
+    if (s.log_proof) TCD_RETURN_IF_ERROR(bag_.Put(dir + "log-proof.json", AsBytes(*s.log_proof)));
     return bag_.Put(dir + "contents.json", AsBytes(JsonText(ContentsJson(s, clip))));
   }
 
@@ -461,6 +464,8 @@ Result<std::vector<BundleSession>> LoadSessions(Store* store, const crypto::Arch
     BundleSession s;
     TCD_ASSIGN_OR_RETURN(s.src, LoadForExport(store, id, key));
     s.facts = DescribeSession(s.src.report, s.src.entries);
+    TCD_ASSIGN_OR_RETURN(s.log_proof, BuildLogProof(store, id, s.src.chain.size(),
+                                                    s.src.report.signer_pk));
     if (sessions.empty()) {
       TCD_ASSIGN_OR_RETURN(*clip, ResolveClip(o, s.src.report.start_us));
     }

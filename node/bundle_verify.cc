@@ -20,7 +20,8 @@ namespace fs = std::filesystem;
 using crypto::EntryKind;
 using OJson = nlohmann::ordered_json;
 
-const char* const kSessionFiles[] = {"chain.bin", "signer.pub", "session.json", "contents.json"};
+const char* const kSessionFiles[] = {"chain.bin", "signer.pub", "session.json", "contents.json",
+                                     "log-proof.json"};
 
 bool LabelIs(const std::string& label, std::string_view want) {
   return label.size() == want.size() &&
@@ -366,6 +367,13 @@ void Checker::CheckSession(const std::string& sid) {
            "not part of the session's files "
            "(contents.json does not list it)");
   if (!intact) return;  // nothing verified to describe
+  if (auto text = ReadSmallFile(Path(dir + "log-proof.json")); text.ok()) {
+    std::vector<ByteView> encodings;
+    for (uint64_t i = 0; i < vr.entries; ++i) encodings.push_back(chain[i].second.entry);
+    auto proof = CheckLogProof(*text, decoded->first, encodings, vr.signer_pk);
+    if (proof.ok()) sc.log_proof = *proof;
+    else Flag(dir + "log-proof.json", sid, std::nullopt, "log-proof", proof.status().message());
+  }
   SessionFacts facts = DescribeSession(vr, entries);
   CheckSessionJson(dir, facts);
   expected_[sid] = SessionTags(facts, contents.clip);

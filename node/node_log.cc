@@ -386,6 +386,14 @@ Result<std::optional<crypto::PublicKey>> NodeLogs::Signer(const LogId& log) {
   return std::optional<crypto::PublicKey>(pk);
 }
 
+Status NodeLogs::SetOwnSigner(const crypto::PublicKey& pk) {
+  TCD_ASSIGN_OR_RETURN(auto signer, Signer(LogId::Own()));
+  if (signer) return Status::OK();
+  rocksdb::WriteBatch batch;
+  batch.Put(cf_, LogId::Own().prefix + "K", ToSlice(pk));
+  return Write(&batch, "node log: record its signer key");
+}
+
 Result<std::vector<crypto::PublicKey>> NodeLogs::Downstream() {
   std::vector<crypto::PublicKey> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));

@@ -102,6 +102,9 @@ class NodeLogs {
   // The key that signs the log's checkpoints: a downstream log's is in its LogId; this node's is
   // recorded when it first signs one (nullopt before).
   Result<std::optional<crypto::PublicKey>> Signer(const LogId& log);
+  // Records this node's key as its log's signer when none is (a cosigner that never signs a
+  // checkpoint of its own, the central archive, still names its key for bundle proofs).
+  Status SetOwnSigner(const crypto::PublicKey& pk);
   // Split views: signed checkpoints of a downstream log that contradict the copy kept here (the
   // same size with another root, or no consistency proof with it). Every one is kept (synced),
   // as evidence, with why it contradicts.

@@ -91,6 +91,7 @@ Result<Cosigned> LogCosigner::Accept(const EnrolledNode& peer, const Log& msg) {
                        "sent (a forked chain)");
   }
   const std::string self = node::LogOrigin(identity_->pub.sign_pk);
+  TCD_RETURN_IF_ERROR(logs->SetOwnSigner(identity_->pub.sign_pk));
   crypto::note::Note cosigned = *note;
   cosigned.sigs.push_back(crypto::note::Cosign(
       note->body, self, identity_->sign_sk,

@@ -189,5 +189,118 @@ TEST(NodeLogCli, ARecorderThatRewritesItsHistoryRaisesASplitViewAlarm) {
   })) << trio.node(Tier::kRecorder).Status().dump(1);
 }
 
+// Both node logs cosigned up to central: the province's whole log, and the recorder's log it
+// relays (central keeps two downstream logs).
+bool CosignedAtCentral(Trio& trio) {
+  const Json size = NodeLogField(trio.node(Tier::kProvince), "size");
+  const Json up = NodeLogField(trio.node(Tier::kProvince), "upstream_cosigned");
+  if (!size.is_number() || size == 0 || size != up) return false;
+  auto c = RunTcd({"verify", "--data", trio.data(Tier::kCentral), "--completeness", "--json"});
+  const Json logs = Json::parse(c.out, nullptr, false);
+  return c.exit_code == 0 && logs.is_array() && logs.size() == 2;
+}
+
+// Flips one character in the middle of signature line `line` (0-based) of a note.
+std::string FlipSignature(std::string note, int line) {
+  size_t at = note.find("\n\n");
+  for (int i = 0; i <= line; ++i) at = note.find("\xe2\x80\x94", at + 1);
+  const size_t end = note.find('\n', at);
+  size_t c = (note.rfind(' ', end) + end) / 2 + 4;  // inside the signature, past the key id
+  note[c] = note[c] == 'A' ? 'B' : 'A';
+  return note;
+}
+
+std::string FlipHex(std::string hex) {
+  hex[5] = hex[5] == '0' ? '1' : '0';
+  return hex;
+}
+
+TEST(NodeLogCli, ABundleExportedAtCentralProvesCustodyThroughEveryTier) {
+  TempDir dir;
+  Trio trio(dir, {});
+  trio.Record(1, 2, 4096);
+  trio.Start(Tier::kCentral);
+  trio.Start(Tier::kProvince);
+  trio.Start(Tier::kRecorder);
+  ASSERT_TRUE(Poll(60, [&] { return CosignedAtCentral(trio); })) << trio.Logs();
+  // A second session later: the province's log then has two leaves, so every proof has hashes.
+  ASSERT_EQ(trio.node(Tier::kRecorder).Stop(), 0);
+  auto second = trio.Record(1, 3, 4096);
+  ASSERT_EQ(second.size(), 1u);
+  const std::string sid = second[0].id;
+  trio.Start(Tier::kRecorder);
+  ASSERT_TRUE(Poll(60, [&] {
+    return trio.CompleteAt(Tier::kCentral) == 2 && NodeLogField(trio.node(Tier::kProvince), "size") == 2 &&
+           CosignedAtCentral(trio);
+  })) << trio.Logs();
+
+  const std::string bag = dir / "bundle";
+  auto ex = RunTcd({"export", "--data", trio.data(Tier::kCentral), "--session", sid, "--key",
+                    trio.archive_key(), "--out", bag});
+  ASSERT_EQ(ex.exit_code, 0) << ex.out << ex.err;
+  auto v = RunTcd({"verify", "--bundle", bag, "--signer", trio.pub(Tier::kRecorder)});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  EXPECT_NE(v.out.find("node logs: proven recorder → province → central: seq 0–5"),
+            std::string::npos)
+      << v.out;
+  const std::string proof_path = bag + "/data/" + sid + "/log-proof.json";
+  const Json proof = Json::parse(testing::ReadFile(proof_path), nullptr, false);
+  ASSERT_TRUE(proof.is_object());
+  ASSERT_FALSE(proof["recorder_inclusion"].empty());
+  ASSERT_FALSE(proof["province"]["inclusion"].empty());
+
+  // A forger edits the proof and recomputes both manifests: each change is caught and named.
+  int n = 0;
+  auto tampered = [&](const std::function<void(nlohmann::ordered_json&)>& edit) {
+    const std::string copy = dir / ("tampered" + std::to_string(++n));
+    testing::RunProgram("cp", {"-a", bag, copy});
+    auto j = nlohmann::ordered_json::parse(testing::ReadFile(proof_path));
+    edit(j);
+    testing::WriteFile(copy + "/data/" + sid + "/log-proof.json", j.dump(2) + "\n");
+    testing::RunProgram("sh", {"-c", "cd '" + copy + "' && find data -type f | sort | xargs "
+                                     "sha256sum > manifest-sha256.txt && sha256sum bagit.txt "
+                                     "bag-info.txt manifest-sha256.txt > tagmanifest-sha256.txt"});
+    auto r = RunTcd({"verify", "--bundle", copy, "--json"});
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    const Json report = Json::parse(r.out, nullptr, false);
+    for (const auto& p : report.value("problems", Json::array()))
+      if (p.value("problem", "") == "log-proof") return p.value("detail", "");
+    return std::string("no log-proof problem: ") + r.out;
+  };
+  auto has = [](const std::string& detail, const std::string& part) {
+    return detail.find(part) != std::string::npos;
+  };
+  std::string d = tampered([](auto& j) {
+    j["recorder_inclusion"][0] = FlipHex(j["recorder_inclusion"][0].template get<std::string>());
+  });
+  EXPECT_TRUE(has(d, "in the recorder's log") && has(d, "inclusion proof of leaf")) << d;
+  d = tampered([](auto& j) {
+    j["province"]["inclusion"][0] =
+        FlipHex(j["province"]["inclusion"][0].template get<std::string>());
+  });
+  EXPECT_TRUE(has(d, "the recorder's checkpoint in the province's log")) << d;
+  d = tampered([](auto& j) {
+    std::string note = j["recorder_checkpoint"].template get<std::string>();
+    const size_t at = note.find("\n1") + 1;  // the size line ("10")
+    note[at + 1] = note[at + 1] == '0' ? '1' : '0';
+    j["recorder_checkpoint"] = note;
+  });
+  EXPECT_TRUE(has(d, "the recorder's checkpoint") && has(d, "does not verify")) << d;
+  d = tampered([](auto& j) {
+    j["recorder_checkpoint"] = FlipSignature(j["recorder_checkpoint"].template get<std::string>(), 1);
+  });
+  EXPECT_TRUE(has(d, "(the province's)") && has(d, "does not verify")) << d;
+  d = tampered([](auto& j) {
+    j["province"]["checkpoint"] =
+        FlipSignature(j["province"]["checkpoint"].template get<std::string>(), 0);
+  });
+  EXPECT_TRUE(has(d, "the province's checkpoint") && has(d, "does not verify")) << d;
+  d = tampered([](auto& j) {
+    j["province"]["checkpoint"] =
+        FlipSignature(j["province"]["checkpoint"].template get<std::string>(), 1);
+  });
+  EXPECT_TRUE(has(d, "(the central's)") && has(d, "does not verify")) << d;
+}
+
 }  // namespace
 }  // namespace tcd

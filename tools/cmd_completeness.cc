@@ -60,7 +60,7 @@ int RunVerifyCompleteness(const std::string& data, bool json) {
                  "nodes whose logs it cosigned\n";
   for (const auto& j : out) {
     const std::string point = j["point"].get<std::string>();
-    std::cout << (point.empty() ? std::string("(not enrolled here)") : point) << "  "
+    std::cout << (point.empty() ? std::string("(relayed)") : point) << "  "
               << j["origin"].get<std::string>() << ": " << j["leaves"].get<uint64_t>()
               << " leaves cosigned (" << j["entry_leaves"].get<uint64_t>() << " chain entries, "
               << j["checkpoint_leaves"].get<uint64_t>() << " checkpoints)";

@@ -183,6 +183,19 @@ nlohmann::json BundleJson(const node::BundleReport& r) {
       files.push_back({{"path", m.file}, {"run", m.run}, {"clip", m.clip},
                        {"entries", m.seqs}, {"bytes", m.bytes}, {"ok", m.ok}});
     j["files"] = files;
+    if (s.log_proof) {
+      const node::LogProofCheck& p = *s.log_proof;
+      j["log_proof"] = {{"tiers", p.Tiers()},
+                        {"seq", p.seq},
+                        {"recorder_log", p.recorder_origin},
+                        {"recorder_size", p.recorder_size},
+                        {"recorder_cosigners", p.recorder_cosigners},
+                        {"province_log", p.province_origin},
+                        {"province_size", p.province_size},
+                        {"central", p.central_origin}};
+    } else {
+      j["log_proof"] = nullptr;
+    }
     sessions.push_back(j);
   }
   nlohmann::json problems = nlohmann::json::array();
@@ -219,6 +232,21 @@ void PrintBundleSession(const node::BundleSessionCheck& s) {
                 SeqRange(m.seqs).c_str(), m.seqs.size(),
                 static_cast<unsigned long long>(m.bytes),
                 m.ok ? "every piece matches its signed plain_hash" : "NOT verified");
+  if (!s.log_proof) {
+    std::printf("          node logs: no proof in the bundle (custody through the tiers not "
+                "shown)\n");
+    return;
+  }
+  const node::LogProofCheck& p = *s.log_proof;
+  std::printf("          node logs: proven %s: seq 0–%llu in %s at %llu leaves",
+              p.Tiers().c_str(), static_cast<unsigned long long>(p.seq),
+              p.recorder_origin.c_str(), static_cast<unsigned long long>(p.recorder_size));
+  for (const auto& c : p.recorder_cosigners) std::printf(", cosigned by %s", c.c_str());
+  if (p.through_province)
+    std::printf("; that checkpoint in %s at %llu leaves", p.province_origin.c_str(),
+                static_cast<unsigned long long>(p.province_size));
+  if (p.central_cosigned) std::printf(", cosigned by %s", p.central_origin.c_str());
+  std::printf("\n");
 }
 
 void PrintBundle(const node::BundleReport& r) {
