@@ -17,14 +17,16 @@ nlohmann::json LogStatus(NodeLogs* logs) {
   auto signer = logs->Signer(LogId::Own());
   auto size = logs->Size(LogId::Own());
   auto up = logs->UpstreamSize(LogId::Own());
+  auto central = logs->CentralCosignedSize();
   auto down = logs->Downstream();
   auto all = logs->SplitViews();
   j["origin"] = signer.ok() && *signer ? LogOrigin(**signer) : "";
   j["size"] = size.ok() ? *size : 0;
   j["upstream_cosigned"] = up.ok() ? *up : 0;
+  j["central_cosigned"] = central.ok() ? *central : 0;
   j["downstream_logs"] = down.ok() ? down->size() : 0;
-  for (const Status& s : {signer.status(), size.status(), up.status(), down.status(),
-                          all.status()})
+  for (const Status& s : {signer.status(), size.status(), up.status(), central.status(),
+                          down.status(), all.status()})
     if (!s.ok()) j["error"] = s.message();
   nlohmann::json views = nlohmann::json::array();
   if (all.ok())

@@ -236,6 +236,17 @@ Result<std::vector<NodeLogs::SplitView>> NodeLogs::SplitViews() {
   return out;
 }
 
+Result<uint64_t> NodeLogs::CentralCosignedSize() {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, LogId::Own().prefix + "Z", &v);
+  if (s.IsNotFound()) return uint64_t{0};
+  TCD_RETURN_IF_ERROR(FromRocks(s, "node log: read the size the central tier cosigned"));
+  uint64_t n = 0;
+  Reader r(AsBytes(v));
+  if (!r.U64(&n) || !r.done()) return Status::Corruption("node log: damaged central size");
+  return n;
+}
+
 Result<uint64_t> NodeLogs::UpstreamSize(const LogId& log) {
   std::string v;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, log.prefix + "U", &v);
@@ -247,10 +258,12 @@ Result<uint64_t> NodeLogs::UpstreamSize(const LogId& log) {
   return n;
 }
 
-Status NodeLogs::PutUpstreamCosigned(const LogId& log, uint64_t size, const std::string& note) {
+Status NodeLogs::PutUpstreamCosigned(const LogId& log, uint64_t size, const std::string& note,
+                                     bool further_up) {
   rocksdb::WriteBatch batch;
   batch.Put(cf_, CheckpointKey(log, size), note);
   batch.Put(cf_, log.prefix + "U", U64Value(size));
+  if (further_up) batch.Put(cf_, LogId::Own().prefix + "Z", U64Value(size));
   return Write(&batch, Describe(log) + ": keep the upstream's cosignature of size " +
                            std::to_string(size));
 }

@@ -121,8 +121,13 @@ class NodeLogs {
   // nothing yet).
   Result<uint64_t> UpstreamSize(const LogId& log);
   // Keeps the upstream's cosigned checkpoint of `size` (replacing the one kept) and records
-  // `size` as cosigned: one synced batch.
-  Status PutUpstreamCosigned(const LogId& log, uint64_t size, const std::string& note);
+  // `size` as cosigned — and, when `further_up`, as cosigned by the central tier too (this
+  // node's own log only): one synced batch.
+  Status PutUpstreamCosigned(const LogId& log, uint64_t size, const std::string& note,
+                             bool further_up = false);
+  // Leaves of this node's own log under a checkpoint the central tier cosigned (0: none yet):
+  // the custody retention relies on.
+  Result<uint64_t> CentralCosignedSize();
   // Every downstream log this node keeps a copy of (their signer keys).
   Result<std::vector<crypto::PublicKey>> Downstream();
 

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "node/node_log.h"
+
 namespace tcd::replicate {
 namespace {
 
@@ -31,6 +33,10 @@ Result<RetentionReport> EvictExpired(node::Store* store, int64_t retention_us, i
                                      bool sweep) {
   RetentionReport report;
   TCD_ASSIGN_OR_RETURN(auto sessions, store->catalog()->ListSessions());
+  // Custody is also a signed statement: only entries under a checkpoint of this node's log that
+  // the central tier cosigned may lose their media.
+  node::NodeLogs* logs = store->catalog()->logs();
+  TCD_ASSIGN_OR_RETURN(uint64_t custody, logs->CentralCosignedSize());
   for (const auto& rec : sessions) {
     auto repl_or = store->catalog()->GetRepl(rec.id);
     if (!repl_or.ok()) continue;
@@ -52,6 +58,8 @@ Result<RetentionReport> EvictExpired(node::Store* store, int64_t retention_us, i
       auto e = crypto::DecodeEntry(cr->entry);
       if (!e.ok()) break;
       if (now_us - (e->start_us + e->duration_us) < retention_us) break;
+      auto leaf = logs->IndexOfEntry(node::LogId::Own(), rec.id, seq);
+      if (!leaf.ok() || !*leaf || **leaf >= custody) break;
       upto = seq + 1;
     }
     if (upto == repl.evicted_below) continue;

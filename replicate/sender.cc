@@ -18,6 +18,7 @@ constexpr size_t kMaxBatchBytes = 512 * 1024;
 constexpr int64_t kEntriesAckTimeoutUs = 30'000'000;
 constexpr int64_t kRejectBackoffUs = 60'000'000;
 constexpr size_t kOutboxScanLimit = 2000;
+constexpr int64_t kCentralPollUs = 3'000'000;
 
 std::atomic<uint64_t> g_monitor_seq{0};
 
@@ -75,6 +76,7 @@ class Sender::Loop {
   // the catalog at first).
   std::map<std::string, uint64_t> log_upstream_;
   size_t log_turn_ = 0;  // which log PumpLog looks at first
+  int64_t central_poll_us_ = 0;  // monotonic: next ask for the central tier's cosignature
   bool log_in_flight_ = false;
   int64_t log_sent_us_ = 0;  // monotonic
   int64_t log_next_us_ = 0;  // monotonic: no LOG before
@@ -360,7 +362,6 @@ Result<std::optional<Log>> Sender::Loop::NextLog(const node::LogId& log,
   }
   const uint64_t base = known->second;
   TCD_ASSIGN_OR_RETURN(uint64_t size, logs->Size(log));
-  if (size <= base) return std::optional<Log>();
   Log msg;
   msg.signer = signer;
   msg.old_size = base;
@@ -380,6 +381,18 @@ Result<std::optional<Log>> Sender::Loop::NextLog(const node::LogId& log,
     msg.leaves.push_back(std::move(leaf));
   }
   uint64_t end = base + msg.leaves.size();
+  if (own && size == base && s_->options_.role == Role::kRecorder) {
+    // Nothing new: ask again for the checkpoint the upstream cosigned, until it comes back
+    // cosigned by the central tier as well (the custody retention waits for).
+    TCD_ASSIGN_OR_RETURN(uint64_t central, logs->CentralCosignedSize());
+    const int64_t now = env_->MonotonicMicros();
+    if (base == 0 || central >= base || now < central_poll_us_) return std::optional<Log>();
+    central_poll_us_ = now + kCentralPollUs;
+    TCD_ASSIGN_OR_RETURN(auto kept, logs->CheckpointAt(log, base));
+    if (!kept) return std::optional<Log>();
+    msg.checkpoint = std::move(*kept);
+    return std::optional<Log>(std::move(msg));
+  }
   if (own) {
     if (end == base) return std::optional<Log>();
     TCD_ASSIGN_OR_RETURN(msg.checkpoint, node::SignOwnCheckpointAt(logs, s_->identity_->sign_sk,
@@ -450,7 +463,13 @@ void Sender::Loop::OnCosigned(const Cosigned& c) {
         return Error("the upstream's cosignature of " + which + " at size " +
                      std::to_string(c.size) + " does not check: " + ok.message());
       }
-      if (Status s = logs->PutUpstreamCosigned(log, c.size, c.note); !s.ok())
+      // A cosignature by a third name on this node's own checkpoint is the central tier's, which
+      // the province checked (with the central key of its configuration) before keeping it.
+      bool further_up = false;
+      const std::string self = node::LogOrigin(s_->identity_->pub.sign_pk);
+      for (const auto& sig : n->sigs)
+        further_up |= own && sig.sig.size() == 72 && sig.name != up && sig.name != self;
+      if (Status s = logs->PutUpstreamCosigned(log, c.size, c.note, further_up); !s.ok())
         return Error("node log: " + s.message());
       log_upstream_[log.prefix] = c.size;
       log_next_us_ = 0;  // more to send, perhaps

@@ -119,8 +119,10 @@ void PrintNode(const Json& r) {
   std::printf("node:     %s, point %s, key %s\n", Field(r, "role").c_str(),
               Field(r, "point").c_str(), Field(r, "node_key_id").c_str());
   if (!log.empty())
-    std::printf("log:      %s leaves, %s cosigned upstream, %s downstream logs cosigned here\n",
+    std::printf("log:      %s leaves, %s cosigned upstream (%s by the central tier), %s "
+                "downstream logs cosigned here\n",
                 Field(log, "size", "?").c_str(), Field(log, "upstream_cosigned", "?").c_str(),
+                Field(log, "central_cosigned", "?").c_str(),
                 Field(log, "downstream_logs", "?").c_str());
   const Json& stored = Object(r, "stored");
   std::printf("data:     %s (%s sessions, %s segments stored)\n", Field(r, "data_dir").c_str(),
