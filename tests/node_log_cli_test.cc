@@ -153,10 +153,11 @@ TEST(NodeLogCli, ARecorderThatRewritesItsHistoryRaisesASplitViewAlarm) {
     return NodeLogField(trio.node(Tier::kRecorder), "upstream_cosigned") == 10;
   })) << trio.Logs();
   // The commune PC is reinstalled with the same key and an empty disk (or its operator forges
-  // another history): its log starts again and differs from the one the province cosigned.
+  // another history): its log starts again, grows past the 10 leaves the province cosigned, and
+  // the consistency proof from them fails.
   ASSERT_EQ(trio.node(Tier::kRecorder).Stop(), 0);
   std::filesystem::rename(trio.data(Tier::kRecorder), trio.data(Tier::kRecorder) + ".old");
-  trio.Record(1, 1, 4096);
+  trio.Record(3, 1, 4096);  // 3 × (open, init, 1 segment, seal): 12 leaves
   trio.Start(Tier::kRecorder);
   Json views;
   ASSERT_TRUE(Poll(60, [&] {
@@ -164,8 +165,9 @@ TEST(NodeLogCli, ARecorderThatRewritesItsHistoryRaisesASplitViewAlarm) {
     return views.is_array() && !views.empty();
   })) << trio.Logs();
   const Json view = views[0];
-  EXPECT_EQ(view["size"], 4u) << view.dump();  // open, init, 1 segment, seal
-  EXPECT_NE(view["why"].get<std::string>().find("another root hash"), std::string::npos)
+  EXPECT_EQ(view["size"], 12u) << view.dump();
+  EXPECT_NE(view["why"].get<std::string>().find("not an extension of the 10 leaves cosigned here"),
+            std::string::npos)
       << view.dump();
   auto text = RunTcd({"status", "--config", trio.config(Tier::kProvince)});
   EXPECT_NE(text.out.find("ALARM:    split view: " + view["origin"].get<std::string>()),
@@ -181,7 +183,7 @@ TEST(NodeLogCli, ARecorderThatRewritesItsHistoryRaisesASplitViewAlarm) {
   ASSERT_TRUE(copy.is_object());
   EXPECT_EQ(copy["size"], 10u);
   ASSERT_EQ(shown["split_views"].size(), 1u);
-  EXPECT_NE(shown["split_views"][0]["note"].get<std::string>().find("\n4\n"), std::string::npos);
+  EXPECT_NE(shown["split_views"][0]["note"].get<std::string>().find("\n12\n"), std::string::npos);
   // The recorder is told, and says so.
   EXPECT_TRUE(Poll(30, [&] {
     auto r = trio.node(Tier::kRecorder).Status();
