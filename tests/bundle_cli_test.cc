@@ -293,7 +293,9 @@ TEST_F(BundleCli, ExportedBundleIsAValidBagThatPlaysAndVerifies) {
                                                "tagmanifest-sha256.txt"});
   EXPECT_EQ(sums.exit_code, 0) << sums.out << sums.err;
   std::string sdir = SessionDir(bag, f_.session);
-  EXPECT_EQ(Entries(sdir), (std::vector<std::string>{"chain.bin", "contents.json", "recording.mp4",
+  // Exported at the recorder itself: its own log proves the chain (no tier above has cosigned).
+  EXPECT_EQ(Entries(sdir), (std::vector<std::string>{"chain.bin", "contents.json",
+                                                     "log-proof.json", "recording.mp4",
                                                      "session.json", "signer.pub"}));
   auto probe = Probe(sdir + "/recording.mp4");
   ASSERT_FALSE(probe.is_null());
@@ -317,7 +319,9 @@ TEST_F(BundleCli, ExportedBundleIsAValidBagThatPlaysAndVerifies) {
   EXPECT_NE(v.out.find("VERIFIED"), std::string::npos) << v.out;
   auto j = nlohmann::json::parse(Verify(bag, {"--json"}).out);
   EXPECT_TRUE(j["ok"].get<bool>());
-  EXPECT_EQ(j["checked"]["payload_files"], 5);
+  EXPECT_EQ(j["checked"]["payload_files"], 6);
+  EXPECT_EQ(j["sessions"][0]["log_proof"]["tiers"], "recorder") << j.dump(1);
+  EXPECT_NE(v.out.find("node logs: proven recorder: seq 0–"), std::string::npos) << v.out;
   EXPECT_EQ(j["checked"]["signatures"], j["checked"]["entries"]);
   EXPECT_EQ(j["sessions"][0]["state"], "sealed");
   // The bundle's own signer.pub works as a trusted signer for the archive, too.
