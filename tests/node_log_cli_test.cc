@@ -100,6 +100,23 @@ TEST(NodeLogCli, CheckpointsAreCosignedUpEveryTierAndADeletedSessionIsNamed) {
             std::string::npos)
       << complete.out;
 
+  // One log by its origin's key id; an unknown one is a usage error that says so.
+  const std::string rec_origin = rec["origin"];
+  auto only = RunTcd({"log", "--data", trio.data(Tier::kCentral), "--origin",
+                      rec_origin.substr(rec_origin.find('/') + 1), "--json"});
+  EXPECT_EQ(only.exit_code, 0) << only.err;
+  const Json only_logs = Json::parse(only.out, nullptr, false);
+  ASSERT_TRUE(only_logs.is_object()) << only.out;
+  ASSERT_EQ(only_logs["logs"].size(), 1u);
+  EXPECT_EQ(only_logs["logs"][0]["origin"], rec_origin);
+  auto none = RunTcd({"log", "--data", trio.data(Tier::kCentral), "--origin", "nope"});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("no log of origin or key id 'nope'"), std::string::npos) << none.err;
+  auto usage = RunTcd({"verify", "--data", trio.data(Tier::kCentral), "--completeness",
+                       "--session", "x"});
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_NE(usage.err.find("--completeness needs --data DIR"), std::string::npos) << usage.err;
+
   auto central_complete = RunTcd({"verify", "--data", trio.data(Tier::kCentral), "--completeness"});
   EXPECT_EQ(central_complete.exit_code, 0) << central_complete.out << central_complete.err;
   EXPECT_NE(central_complete.out.find("15 leaves cosigned (15 chain entries, 0 checkpoints): "
