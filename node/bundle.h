@@ -137,6 +137,8 @@ Result<std::pair<crypto::SessionId, std::vector<ChainRecord>>> DecodeChainFile(B
 struct BundleVerifyOptions {
   // When non-empty, every session's signer must be one of these (the enrolled node.pub).
   std::vector<crypto::PublicKey> trusted_signers;
+  // When non-empty, the province and central keys of every log-proof.json must be among these.
+  std::vector<crypto::PublicKey> trusted_cosigners;
 };
 
 struct BundleProblem {

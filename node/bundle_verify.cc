@@ -370,7 +370,8 @@ void Checker::CheckSession(const std::string& sid) {
   if (auto text = ReadSmallFile(Path(dir + "log-proof.json")); text.ok()) {
     std::vector<ByteView> encodings;
     for (uint64_t i = 0; i < vr.entries; ++i) encodings.push_back(chain[i].second.entry);
-    auto proof = CheckLogProof(*text, decoded->first, encodings, vr.signer_pk);
+    auto proof =
+        CheckLogProof(*text, decoded->first, encodings, vr.signer_pk, o_.trusted_cosigners);
     if (proof.ok()) sc.log_proof = *proof;
     else Flag(dir + "log-proof.json", sid, std::nullopt, "log-proof", proof.status().message());
   }

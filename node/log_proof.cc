@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "base/time_format.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
@@ -99,6 +101,21 @@ std::string Cosigner(const std::string& origin, uint64_t t) {
   return origin + " at " + FormatUtc(static_cast<int64_t>(t) * 1000000);
 }
 
+Result<LogProofCheck> CheckLogProofJson(std::string_view json_text,
+                                        const crypto::SessionId& session,
+                                        const std::vector<ByteView>& entries,
+                                        const crypto::PublicKey& recorder_pk,
+                                        const std::vector<crypto::PublicKey>& trusted);
+
+// OK when no trusted keys were given or `pk` is one of them.
+Status Trusted(const crypto::PublicKey& pk, const std::vector<crypto::PublicKey>& trusted,
+               const std::string& what) {
+  if (trusted.empty() || std::find(trusted.begin(), trusted.end(), pk) != trusted.end())
+    return Status::OK();
+  return Status::Corruption(what + " key " + LogOrigin(pk) +
+                            " is not one of the trusted cosigners (--cosigner)");
+}
+
 }  // namespace
 
 std::string LogProofCheck::Tiers() const {
@@ -172,11 +189,31 @@ Result<std::optional<std::string>> BuildLogProof(Store* store, const crypto::Ses
 
 Result<LogProofCheck> CheckLogProof(std::string_view json_text, const crypto::SessionId& session,
                                     const std::vector<ByteView>& entries,
-                                    const crypto::PublicKey& recorder_pk) {
+                                    const crypto::PublicKey& recorder_pk,
+                                    const std::vector<crypto::PublicKey>& trusted_cosigners) {
+  // A member of the wrong JSON type is a malformed file, never an exception.
+  try {
+    return CheckLogProofJson(json_text, session, entries, recorder_pk, trusted_cosigners);
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Corruption(std::string("log-proof.json: malformed (") + e.what() + ")");
+  }
+}
+
+namespace {
+
+Result<LogProofCheck> CheckLogProofJson(std::string_view json_text,
+                                        const crypto::SessionId& session,
+                                        const std::vector<ByteView>& entries,
+                                        const crypto::PublicKey& recorder_pk,
+                                        const std::vector<crypto::PublicKey>& trusted) {
   const OJson j = OJson::parse(json_text, nullptr, false);
-  if (!j.is_object() || j.value("format", "") != "tcd-log-proof" || j.value("version", 0) != 1)
+  auto text = [&](const char* k) {
+    return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
+  };
+  if (!j.is_object() || text("format") != "tcd-log-proof" || !j.contains("version") ||
+      !j["version"].is_number_unsigned() || j["version"].get<uint64_t>() != 1)
     return Status::Corruption("log-proof.json: not a tcd-log-proof document of version 1");
-  if (j.value("session", "") != crypto::SessionIdToString(session))
+  if (text("session") != crypto::SessionIdToString(session))
     return Status::Corruption("log-proof.json: field 'session' is not the session of its "
                               "directory");
   LogProofCheck r;
@@ -200,6 +237,7 @@ Result<LogProofCheck> CheckLogProof(std::string_view json_text, const crypto::Se
     const OJson& p = j["province"];
     if (!p.is_object()) return Status::Corruption("log-proof.json: field 'province' is not an object");
     TCD_ASSIGN_OR_RETURN(auto pk, Key(p, "public_key"));
+    TCD_RETURN_IF_ERROR(Trusted(pk, trusted, "the province's"));
     const std::string porigin = LogOrigin(pk);
     auto t = note::VerifyCosignature(rec.first, porigin, pk);
     if (!t.ok()) return t.status().WithContext("the recorder's checkpoint (the province's)");
@@ -218,6 +256,7 @@ Result<LogProofCheck> CheckLogProof(std::string_view json_text, const crypto::Se
     r.province_size = prov.second.size;
     if (j.contains("central_public_key") && !j["central_public_key"].is_null()) {
       TCD_ASSIGN_OR_RETURN(auto cpk, Key(j, "central_public_key"));
+      TCD_RETURN_IF_ERROR(Trusted(cpk, trusted, "the central archive's"));
       r.central_origin = LogOrigin(cpk);
       auto ct = note::VerifyCosignature(prov.first, r.central_origin, cpk);
       if (!ct.ok()) return ct.status().WithContext("the province's checkpoint (the central's)");
@@ -226,7 +265,10 @@ Result<LogProofCheck> CheckLogProof(std::string_view json_text, const crypto::Se
         r.recorder_cosigners.push_back(Cosigner(r.central_origin, *rt));
     }
   }
+  r.cosigners_checked = !trusted.empty();
   return r;
 }
+
+}  // namespace
 
 }  // namespace tcd::node

@@ -39,15 +39,19 @@ struct LogProofCheck {
   uint64_t province_size = 0;
   bool central_cosigned = false;
   std::string central_origin;
+  bool cosigners_checked = false;  // the province and central keys were trusted ones
   std::string Tiers() const;  // "recorder", "recorder → province", "… → central"
 };
 
 // Checks log-proof.json against the session's chain as the bundle holds it (entry encodings,
-// index = seq; already verified) and its signer. Corruption naming the part that fails: the
-// recorder or province checkpoint (which signature or cosignature), or the inclusion proof
-// (which log, which leaf).
+// index = seq; already verified) and its signer. When `trusted_cosigners` is not empty, the
+// province and central keys the file names must be among them (the archives' node.pub signing
+// keys, known to the inspector); otherwise they are taken from the file (cosigners_checked =
+// false). Corruption naming the part that fails: the recorder or province checkpoint (which
+// signature or cosignature), the inclusion proof (which log, which leaf), or an untrusted key.
 Result<LogProofCheck> CheckLogProof(std::string_view json_text, const crypto::SessionId& session,
                                     const std::vector<ByteView>& entries,
-                                    const crypto::PublicKey& recorder_pk);
+                                    const crypto::PublicKey& recorder_pk,
+                                    const std::vector<crypto::PublicKey>& trusted_cosigners = {});
 
 }  // namespace tcd::node

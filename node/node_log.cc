@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 
+#include "crypto/hash.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
 #include "node/catalog_internal.h"
@@ -93,7 +94,7 @@ Result<ParsedLeaf> ParseLeaf(ByteView leaf) {
   if (!r.U8(&p.kind)) return Status::Corruption("leaf: no kind");
   if (p.kind == kLeafEntry) {
     if (!r.Fixed(&p.session) || !r.U64(&p.seq) || !r.Fixed(&p.entry_hash) || !r.done())
-      return Status::Corruption("leaf: an entry leaf is 74 bytes, this one " +
+      return Status::Corruption("leaf: an entry leaf is 73 bytes, this one " +
                                 std::to_string(leaf.size()));
   } else if (p.kind == kLeafCheckpoint) {
     if (!r.Str16(&p.checkpoint) || !r.done())
@@ -187,7 +188,7 @@ Status NodeLogs::AppendVerified(const LogId& log, const std::vector<Bytes>& leav
   TCD_ASSIGN_OR_RETURN(uint64_t n, Size(log));
   TCD_ASSIGN_OR_RETURN(crypto::Hash256 got, AddLeaves(&batch, log, leaves));
   if (got != root)
-    return Status::Corruption(Describe(log) + ": the " + std::to_string(leaves.size()) +
+    return Status::Aborted(Describe(log) + ": the " + std::to_string(leaves.size()) +
                               " leaves after " + std::to_string(n) +
                               " do not lead to the checkpoint's root hash");
   batch.Put(cf_, CheckpointKey(log, n + leaves.size()), note);
@@ -203,13 +204,25 @@ Status NodeLogs::Write(rocksdb::WriteBatch* batch, const std::string& what) {
 }
 
 Status NodeLogs::PutSplitView(const SplitView& v) {
-  Bytes k{2};
+  // One record per distinct contradicting note (a sender retrying the same one adds nothing),
+  // at most kMaxSplitViews per log: evidence, not a way for a node to fill the disk.
+  const std::string prefix = "\x02" + LogId::Of(v.signer).prefix.substr(1);
+  const crypto::Hash256 digest = crypto::Blake2b256(AsBytes(v.note));
+  Bytes k(prefix.begin(), prefix.end());
   Writer kw(&k);
-  kw.Raw(v.signer);
   kw.U64(v.size);
-  kw.I64(v.seen_us);
+  kw.Raw(ByteView(digest).first(8));
+  std::string existing;
+  rocksdb::Status g = db_->Get(rocksdb::ReadOptions(), cf_, ToSlice(k), &existing);
+  if (g.ok()) return Status::OK();
+  TCD_RETURN_IF_ERROR(FromRocks(g.IsNotFound() ? rocksdb::Status::OK() : g, "read split views"));
+  size_t kept = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++kept;
+  if (kept >= kMaxSplitViews) return Status::OK();
   Bytes val;
   Writer vw(&val);
+  vw.I64(v.seen_us);
   vw.Str16(v.why.substr(0, 4096));
   vw.Raw(v.note);
   rocksdb::WriteBatch batch;
@@ -225,9 +238,9 @@ Result<std::vector<NodeLogs::SplitView>> NodeLogs::SplitViews() {
     SplitView v;
     Reader k(FromSlice(it->key()).subspan(1));
     Reader r(FromSlice(it->value()));
-    ByteView rest;
-    if (!k.Fixed(&v.signer) || !k.U64(&v.size) || !k.I64(&v.seen_us) || !k.done() ||
-        !r.Str16(&v.why) || !r.Raw(r.remaining(), &rest))
+    ByteView digest, rest;
+    if (!k.Fixed(&v.signer) || !k.U64(&v.size) || !k.Raw(8, &digest) || !k.done() ||
+        !r.I64(&v.seen_us) || !r.Str16(&v.why) || !r.Raw(r.remaining(), &rest))
       return Status::Corruption("node logs: damaged split-view record");
     v.note.assign(AsChars(rest));
     out.push_back(std::move(v));
@@ -260,10 +273,16 @@ Result<uint64_t> NodeLogs::UpstreamSize(const LogId& log) {
 
 Status NodeLogs::PutUpstreamCosigned(const LogId& log, uint64_t size, const std::string& note,
                                      bool further_up) {
-  rocksdb::WriteBatch batch;
+  auto lock = Lock();  // against SignOwnCheckpointAt writing the same size
+  TCD_ASSIGN_OR_RETURN(auto kept, CheckpointAt(log, size));
+  TCD_ASSIGN_OR_RETURN(uint64_t up, UpstreamSize(log));
+  TCD_ASSIGN_OR_RETURN(uint64_t central, CentralCosignedSize());
+  const bool raise_up = size > up, raise_central = further_up && size > central;
+  if (kept == note && !raise_up && !raise_central) return Status::OK();  // nothing new
+  rocksdb::WriteBatch batch;  // sizes only ever rise: an older answer does not lower them
   batch.Put(cf_, CheckpointKey(log, size), note);
-  batch.Put(cf_, log.prefix + "U", U64Value(size));
-  if (further_up) batch.Put(cf_, LogId::Own().prefix + "Z", U64Value(size));
+  if (raise_up) batch.Put(cf_, log.prefix + "U", U64Value(size));
+  if (raise_central) batch.Put(cf_, LogId::Own().prefix + "Z", U64Value(size));
   return Write(&batch, Describe(log) + ": keep the upstream's cosignature of size " +
                            std::to_string(size));
 }
@@ -371,7 +390,7 @@ Result<std::vector<std::pair<uint64_t, std::string>>> NodeLogs::Checkpoints(cons
   std::vector<std::pair<uint64_t, std::string>> out;
   const std::string prefix = log.prefix + "C";
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
-  it->SeekForPrev(prefix + std::string(8, '\xff'));
+  it->SeekForPrev(prefix + std::string(8, '\xff'));  // past the largest size
   for (; it->Valid() && it->key().starts_with(prefix) && out.size() < newest; it->Prev()) {
     uint64_t size = 0;
     Reader r(FromSlice(it->key()).subspan(prefix.size()));
@@ -455,6 +474,9 @@ Result<std::string> SignOwnCheckpointAt(NodeLogs* logs, const crypto::SecretByte
   if (signer && *signer != pk)
     return Status::InvalidArgument("this node's log is signed by key " + crypto::KeyId(*signer) +
                                    ", not by the node key " + crypto::KeyId(pk));
+  // Under the log's lock: a cosigned checkpoint the sender keeps at this size meanwhile is never
+  // overwritten by this plain one.
+  auto lock = logs->Lock();
   TCD_ASSIGN_OR_RETURN(auto kept, logs->CheckpointAt(own, size));
   if (kept) return *kept;
   TCD_ASSIGN_OR_RETURN(crypto::Hash256 root, logs->Root(own, size));

@@ -69,7 +69,7 @@ class NodeLogs {
   Status Append(const LogId& log, const std::vector<Bytes>& leaves);
   // A cosigner's step: appends `leaves` to the copy `log` and, only when they lead to `root`,
   // keeps `note` as the copy's checkpoint of the new size and adds `own_leaf` (when given) to
-  // this node's own log, all in one synced batch. Corruption (nothing written) for another root.
+  // this node's own log, all in one synced batch. Aborted (nothing written) for another root.
   Status AppendVerified(const LogId& log, const std::vector<Bytes>& leaves,
                         const crypto::Hash256& root, const std::string& note,
                         const Bytes* own_leaf);
@@ -106,8 +106,9 @@ class NodeLogs {
   // checkpoint of its own, the central archive, still names its key for bundle proofs).
   Status SetOwnSigner(const crypto::PublicKey& pk);
   // Split views: signed checkpoints of a downstream log that contradict the copy kept here (the
-  // same size with another root, or no consistency proof with it). Every one is kept (synced),
-  // as evidence, with why it contradicts.
+  // same size with another root, or no consistency proof with it), kept (synced) as evidence
+  // with when and why: each distinct note once, at most kMaxSplitViews per log.
+  static constexpr size_t kMaxSplitViews = 64;
   struct SplitView {
     crypto::PublicKey signer{};
     uint64_t size = 0;
@@ -120,9 +121,9 @@ class NodeLogs {
   // How much of `log` (this node's own, or a copy it relays) the upstream tier cosigned (0:
   // nothing yet).
   Result<uint64_t> UpstreamSize(const LogId& log);
-  // Keeps the upstream's cosigned checkpoint of `size` (replacing the one kept) and records
-  // `size` as cosigned — and, when `further_up`, as cosigned by the central tier too (this
-  // node's own log only): one synced batch.
+  // Keeps the upstream's cosigned checkpoint of `size` (replacing the one kept) and raises the
+  // recorded cosigned size to `size` — and, when `further_up`, the size cosigned by the central
+  // tier too (this node's own log only): one synced batch; nothing when nothing changes.
   Status PutUpstreamCosigned(const LogId& log, uint64_t size, const std::string& note,
                              bool further_up = false);
   // Leaves of this node's own log under a checkpoint the central tier cosigned (0: none yet):

@@ -14,6 +14,7 @@
 #include "crypto/merkle.h"
 #include "crypto/note.h"
 #include "node/catalog.h"
+#include "node/log_proof.h"
 #include "node/session_recorder.h"
 #include "node/store.h"
 
@@ -261,6 +262,26 @@ TEST_F(NodeLogTest, ACatalogWrittenBeforeTheLogIsLoggedOnceWhenOpened) {
   });
   OpenStore();
   ExpectEveryEntryLogged(6 + 7, {received});
+}
+
+TEST(LogProofTest, AMalformedFileIsAProblemNotACrash) {
+  const crypto::SessionId id{};
+  const Bytes entry{1, 2, 3};
+  const std::vector<ByteView> entries{entry};
+  for (const std::string text :
+       {"", "[]", "{\"format\": 7}", "{\"format\": \"tcd-log-proof\", \"version\": \"1\"}",
+        "{\"format\": \"tcd-log-proof\", \"version\": 1, \"session\": 5}",
+        "{\"format\": \"tcd-log-proof\", \"version\": 1, \"session\": "
+        "\"00000000-0000-0000-0000-000000000000\", \"seq\": \"0\"}",
+        "{\"format\": \"tcd-log-proof\", \"version\": 1, \"session\": "
+        "\"00000000-0000-0000-0000-000000000000\", \"seq\": 0, \"leaf_index\": 0, "
+        "\"recorder_inclusion\": [7], \"recorder_checkpoint\": \"x\"}"}) {
+    auto r = CheckLogProof(text, id, entries, crypto::PublicKey{});
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_TRUE(r.status().IsCorruption()) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("log-proof.json"), std::string::npos)
+        << r.status().ToString();
+  }
 }
 
 }  // namespace

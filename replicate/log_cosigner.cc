@@ -52,8 +52,13 @@ Result<Cosigned> LogCosigner::Accept(const EnrolledNode& peer, const Log& msg) {
       return SplitView(peer, msg, signer, cp->size,
                        "a checkpoint of " + std::to_string(cp->size) +
                            " leaves with another root hash than the one cosigned here");
-    TCD_ASSIGN_OR_RETURN(auto kept, logs->CheckpointAt(copy, cp->size));
-    if (cp->size == held && kept) return Cosigned{msg.signer, LogResult::kCosigned, held, *kept, ""};
+    // The answer is the checkpoint kept at that size or — newer news for a recorder waiting for
+    // central custody — the newest one the tier above cosigned, if not larger.
+    TCD_ASSIGN_OR_RETURN(uint64_t above, logs->UpstreamSize(copy));
+    const uint64_t best = above > 0 && above <= cp->size ? above : cp->size;
+    TCD_ASSIGN_OR_RETURN(auto kept, logs->CheckpointAt(copy, best));
+    if (kept && (best == held || best == above))
+      return Cosigned{msg.signer, LogResult::kCosigned, best, *kept, ""};
     return answer(LogResult::kResync, held, "this node holds " + std::to_string(held) + " leaves");
   }
   if (msg.old_size != held)
@@ -92,7 +97,24 @@ Result<Cosigned> LogCosigner::Accept(const EnrolledNode& peer, const Log& msg) {
   }
   const std::string self = node::LogOrigin(identity_->pub.sign_pk);
   TCD_RETURN_IF_ERROR(logs->SetOwnSigner(identity_->pub.sign_pk));
-  crypto::note::Note cosigned = *note;
+  // The note kept and answered holds only the signatures checked here — the log key's and,
+  // relayed, the relaying node's — then this node's: a line the sender added (a fake "central"
+  // cosignature, or enough lines to pass the 100-line limit) never travels on.
+  crypto::note::Note cosigned{note->body, {}};
+  const std::string by = node::LogOrigin(peer.pub.sign_pk);
+  const uint32_t log_id = crypto::note::KeyId(origin, crypto::note::kTypeEd25519, signer);
+  const uint32_t by_id =
+      crypto::note::KeyId(by, crypto::note::kTypeCosignature, peer.pub.sign_pk);
+  bool have_log = false, have_by = false;
+  for (const auto& sig : note->sigs) {  // the first of each: the ones Verify* checked
+    if (!have_log && sig.name == origin && sig.key_id == log_id) {
+      cosigned.sigs.push_back(sig);
+      have_log = true;
+    } else if (relayed && !have_by && sig.name == by && sig.key_id == by_id) {
+      cosigned.sigs.push_back(sig);
+      have_by = true;
+    }
+  }
   cosigned.sigs.push_back(crypto::note::Cosign(
       note->body, self, identity_->sign_sk,
       static_cast<uint64_t>(store_->env()->NowMicros() / 1'000'000)));
@@ -101,8 +123,9 @@ Result<Cosigned> LogCosigner::Accept(const EnrolledNode& peer, const Log& msg) {
   // proof runs from a recorder's entry up to a checkpoint the central archive cosigned.
   const Bytes own_leaf = node::CheckpointLeaf(note->body);
   Status s = logs->AppendVerified(copy, msg.leaves, cp->root, text, relayed ? nullptr : &own_leaf);
-  if (s.IsCorruption()) return answer(LogResult::kRejected, cp->size, s.message());
-  TCD_RETURN_IF_ERROR(s);
+  if (s.code() == Status::Code::kAborted)  // the leaves do not lead to the signed root
+    return answer(LogResult::kRejected, cp->size, s.message());
+  TCD_RETURN_IF_ERROR(s);  // a local failure: nothing cosigned, the sender retries
   spdlog::debug("node log {}: cosigned {} leaves", origin, cp->size);
   return Cosigned{msg.signer, LogResult::kCosigned, cp->size, text, ""};
 }

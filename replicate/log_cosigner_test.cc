@@ -96,12 +96,24 @@ TEST_F(LogCosignerTest, CosignsEachConsistentExtensionOverEntriesItHolds) {
   RecordAndReplicate(1);
   const uint64_t size = *RecorderLog()->Size(LogId::Own());
   ASSERT_EQ(size, 14u);
+  // Signature lines the sender adds (here a "cosignature" by a third name) are not kept or
+  // passed on: the cosigned note holds the recorder's signature and the province's only.
+  Log padded = MakeLog(8, size);
+  note::Note with_fake = *note::ParseNote(padded.checkpoint);
+  with_fake.sigs.push_back(note::Cosign(with_fake.body, "tcd-archive/0000000000000000",
+                                        other_id_.sign_sk, 1));
+  padded.checkpoint = note::FormatNote(with_fake);
   // A sender that thinks the province holds less is told where to resume.
   Cosigned resync = Send(MakeLog(3, size));
   EXPECT_EQ(resync.result, LogResult::kResync);
   EXPECT_EQ(resync.size, 8u);
-  Cosigned next = Send(MakeLog(8, size));
+  Cosigned next = Send(padded);
   ASSERT_EQ(next.result, LogResult::kCosigned) << next.detail;
+  auto kept_note = note::ParseNote(next.note);
+  ASSERT_TRUE(kept_note.ok());
+  ASSERT_EQ(kept_note->sigs.size(), 2u);
+  EXPECT_EQ(kept_note->sigs[0].name, recorder);
+  EXPECT_EQ(kept_note->sigs[1].name, province);
   EXPECT_EQ(CopySize(), size);
   EXPECT_EQ(*ProvinceLogs()->Size(LogId::Own()), 2u);
   EXPECT_EQ(SplitViews(), 0u);
@@ -146,6 +158,9 @@ TEST_F(LogCosignerTest, ARecorderThatRewritesItsHistoryIsCaughtAndTheSplitViewKe
   EXPECT_EQ((*views)[0].signer, recorder_id_.pub.sign_pk);
   EXPECT_EQ((*views)[0].size, 14u);
   EXPECT_EQ((*views)[0].note, fork.checkpoint);
+  // The same fork again (the sender retrying) is not kept twice.
+  EXPECT_EQ(Send(fork).result, LogResult::kRejected);
+  EXPECT_EQ(SplitViews(), 1u);
 
   // Two checkpoints of one size with different roots: a split view too.
   Log same_size;

@@ -42,17 +42,21 @@ Result<std::optional<Log>> Sender::Loop::NextLog(const node::LogId& log,
     msg.leaves.push_back(std::move(leaf));
   }
   uint64_t end = base + msg.leaves.size();
-  if (own && size == base && s_->options_.role == Role::kRecorder) {
-    // Nothing new: ask again for the checkpoint the upstream cosigned, until it comes back
-    // cosigned by the central tier as well (the custody retention waits for).
+  if (own && s_->options_.role == Role::kRecorder && base > 0) {
+    // Every 3 s while the central tier's cosignature lags what the province cosigned, ask again
+    // for the checkpoint the province cosigned: the answer is the newest one the central tier
+    // cosigned too (the custody retention waits for), even while recording goes on.
     TCD_ASSIGN_OR_RETURN(uint64_t central, logs->CentralCosignedSize());
     const int64_t now = env_->MonotonicMicros();
-    if (base == 0 || central >= base || now < central_poll_us_) return std::optional<Log>();
-    central_poll_us_ = now + kCentralPollUs;
-    TCD_ASSIGN_OR_RETURN(auto kept, logs->CheckpointAt(log, base));
-    if (!kept) return std::optional<Log>();
-    msg.checkpoint = std::move(*kept);
-    return std::optional<Log>(std::move(msg));
+    if (central < base && now >= central_poll_us_) {
+      TCD_ASSIGN_OR_RETURN(auto kept, logs->CheckpointAt(log, base));
+      if (kept) {
+        central_poll_us_ = now + kCentralPollUs;
+        msg.leaves.clear();
+        msg.checkpoint = std::move(*kept);
+        return std::optional<Log>(std::move(msg));
+      }
+    }
   }
   if (own) {
     if (end == base) return std::optional<Log>();
@@ -86,6 +90,10 @@ void Sender::Loop::PumpLog() {
     const crypto::PublicKey& signer = signers[(log_turn_ + k) % signers.size()];
     const node::LogId log =
         signer == crypto::PublicKey{} ? node::LogId::Own() : node::LogId::Of(signer);
+    if (auto b = log_backoff_.find(log.prefix); b != log_backoff_.end()) {
+      if (now < b->second) continue;
+      log_backoff_.erase(b);
+    }
     auto msg = NextLog(log, signer);
     if (!msg.ok()) {
       Error("node log " + (signer == crypto::PublicKey{} ? std::string("of this node")
@@ -120,7 +128,8 @@ void Sender::Loop::OnCosigned(const Cosigned& c) {
       if (ok.ok())
         ok = crypto::note::VerifyCosignature(*n, up, s_->options_.upstream_sign_pk).status();
       if (!ok.ok()) {
-        log_next_us_ = now + kRejectBackoffUs;
+        log_backoff_[log.prefix] = now + kRejectBackoffUs;
+        log_next_us_ = 0;
         return Error("the upstream's cosignature of " + which + " at size " +
                      std::to_string(c.size) + " does not check: " + ok.message());
       }
@@ -132,13 +141,14 @@ void Sender::Loop::OnCosigned(const Cosigned& c) {
         further_up |= own && sig.sig.size() == 72 && sig.name != up && sig.name != self;
       if (Status s = logs->PutUpstreamCosigned(log, c.size, c.note, further_up); !s.ok())
         return Error("node log: " + s.message());
-      log_upstream_[log.prefix] = c.size;
+      log_upstream_[log.prefix] = std::max(log_upstream_[log.prefix], c.size);
       log_next_us_ = 0;  // more to send, perhaps
       return;
     }
     case LogResult::kResync:
       if (size.ok() && c.size > *size) {
-        log_next_us_ = now + kRejectBackoffUs;
+        log_backoff_[log.prefix] = now + kRejectBackoffUs;
+        log_next_us_ = 0;
         return Error("the upstream holds " + std::to_string(c.size) + " leaves of " + which +
                      ", which has " + std::to_string(*size) +
                      ": was this catalog restored from an older backup?");
@@ -147,10 +157,12 @@ void Sender::Loop::OnCosigned(const Cosigned& c) {
       log_next_us_ = 0;
       return;
     case LogResult::kLater:
-      log_next_us_ = now + 2'000'000;
+      log_backoff_[log.prefix] = now + 2'000'000;
+      log_next_us_ = 0;
       return;
     case LogResult::kRejected:
-      log_next_us_ = now + kRejectBackoffUs;
+      log_backoff_[log.prefix] = now + kRejectBackoffUs;  // the other logs go on
+      log_next_us_ = 0;
       return Error("the upstream refused the checkpoint of " + which + ": " + c.detail);
   }
 }

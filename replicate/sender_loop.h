@@ -85,6 +85,7 @@ class Sender::Loop {
   bool log_in_flight_ = false;
   int64_t log_sent_us_ = 0;  // monotonic
   int64_t log_next_us_ = 0;  // monotonic: no LOG before
+  std::map<std::string, int64_t> log_backoff_;  // per log (LogId prefix): monotonic, none before
 };
 
 }  // namespace tcd::replicate

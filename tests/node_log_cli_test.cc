@@ -262,6 +262,19 @@ TEST(NodeLogCli, ABundleExportedAtCentralProvesCustodyThroughEveryTier) {
   EXPECT_NE(v.out.find("node logs: proven recorder → province → central: seq 0–5"),
             std::string::npos)
       << v.out;
+  EXPECT_NE(v.out.find("give --cosigner node.pub of each archive"), std::string::npos) << v.out;
+  // With the archives' keys pinned the same proof holds; with a stranger's, it does not.
+  auto pinned = RunTcd({"verify", "--bundle", bag, "--cosigner", trio.pub(Tier::kProvince),
+                        "--cosigner", trio.pub(Tier::kCentral)});
+  EXPECT_EQ(pinned.exit_code, 0) << pinned.out << pinned.err;
+  EXPECT_EQ(pinned.out.find("give --cosigner"), std::string::npos) << pinned.out;
+  auto stranger = RunTcd({"verify", "--bundle", bag, "--cosigner", trio.pub(Tier::kCentral)});
+  EXPECT_EQ(stranger.exit_code, 1) << stranger.out;
+  EXPECT_NE(stranger.out.find("the province's key tcd-archive/"), std::string::npos)
+      << stranger.out;
+  EXPECT_NE(stranger.out.find("is not one of the trusted cosigners (--cosigner) (log-proof)"),
+            std::string::npos)
+      << stranger.out;
   const std::string proof_path = bag + "/data/" + sid + "/log-proof.json";
   const Json proof = Json::parse(testing::ReadFile(proof_path), nullptr, false);
   ASSERT_TRUE(proof.is_object());

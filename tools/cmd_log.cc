@@ -122,12 +122,16 @@ int RunLog(const LogOptions& o) {
 
   std::string problem;
   OJson all = OJson::array();
+  auto wanted = [&](const std::string& origin) {
+    return o.origin.empty() || origin == o.origin ||
+           (!origin.empty() && origin.substr(origin.find('/') + 1) == o.origin);
+  };
   for (const auto& [log, own] : which) {
+    auto signer = logs->Signer(log);  // filter first: another log's problem is not this one's
+    if (!signer.ok()) return ReportError(signer.status());
+    if (!wanted(*signer ? node::LogOrigin(**signer) : "")) continue;
     auto j = LogJson(logs, log, own, o.last, &problem);
     if (!j.ok()) return ReportError(j.status());
-    const std::string origin = (*j)["origin"].get<std::string>();
-    if (!o.origin.empty() && origin != o.origin && origin.find("/" + o.origin) == std::string::npos)
-      continue;
     all.push_back(std::move(*j));
   }
   if (!o.origin.empty() && all.empty())
@@ -140,8 +144,7 @@ int RunLog(const LogOptions& o) {
   OJson split = OJson::array();
   for (const auto& v : *views) {
     const std::string origin = node::LogOrigin(v.signer);
-    if (!o.origin.empty() && origin != o.origin && origin.find("/" + o.origin) == std::string::npos)
-      continue;
+    if (!wanted(origin)) continue;
     split.push_back({{"origin", origin}, {"size", v.size}, {"seen", FormatUtc(v.seen_us)},
                      {"why", v.why}, {"note", v.note}});
   }

@@ -20,7 +20,7 @@ constexpr int kExitStillRecording = 3;
 
 struct VerifyOptions {
   std::string data, session, bundle;
-  std::vector<std::string> signers;
+  std::vector<std::string> signers, cosigners;
   bool json = false, audit = false, completeness = false;
 };
 
@@ -192,7 +192,8 @@ nlohmann::json BundleJson(const node::BundleReport& r) {
                         {"recorder_cosigners", p.recorder_cosigners},
                         {"province_log", p.province_origin},
                         {"province_size", p.province_size},
-                        {"central", p.central_origin}};
+                        {"central", p.central_origin},
+                        {"cosigners_checked", p.cosigners_checked}};
     } else {
       j["log_proof"] = nullptr;
     }
@@ -247,6 +248,9 @@ void PrintBundleSession(const node::BundleSessionCheck& s) {
                 static_cast<unsigned long long>(p.province_size));
   if (p.central_cosigned) std::printf(", cosigned by %s", p.central_origin.c_str());
   std::printf("\n");
+  if (p.through_province && !p.cosigners_checked)
+    std::printf("          note: the province and central keys are the bundle's own; give "
+                "--cosigner node.pub of each archive to check them\n");
 }
 
 void PrintBundle(const node::BundleReport& r) {
@@ -286,6 +290,9 @@ int RunBundle(const VerifyOptions& o) {
   auto signers = LoadSigners(o.signers);
   if (!signers.ok()) return ReportError(signers.status());
   bo.trusted_signers = std::move(signers).value();
+  auto cosigners = LoadSigners(o.cosigners);
+  if (!cosigners.ok()) return ReportError(cosigners.status());
+  bo.trusted_cosigners = std::move(cosigners).value();
   auto report = node::VerifyBundle(o.bundle, bo);
   if (!report.ok())
     return ReportError(report.status(),
@@ -336,6 +343,9 @@ Command AddVerify(CLI::App& root) {
   app->add_option("--data", o->data, "Archive data directory");
   app->add_option("--bundle", o->bundle, "Evidence bundle directory (tcd export --out DIR)");
   app->add_option("--session", o->session, "Only this session (id or unique prefix)");
+  app->add_option("--cosigner", o->cosigners,
+                  "node.pub of a trusted province or central archive (repeatable): a bundle's "
+                  "node-log proof must be cosigned with these keys");
   app->add_option("--signer", o->signers,
                   "node.pub (or a bundle's signer.pub) of a trusted recorder (repeatable): "
                   "other signers fail");
