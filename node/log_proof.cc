@@ -135,13 +135,17 @@ Result<std::optional<std::string>> BuildLogProof(Store* store, const crypto::Ses
     if (!own || *own != recorder_pk) return std::optional<std::string>();
     rec = LogId::Own();  // exported at the recorder itself
   }
-  // The newest entry of the session in the recorder's log (an annotation added after the last
-  // cosigned checkpoint is not in it yet).
+  // The newest entry of the session under the newest kept checkpoint of the recorder's log (an
+  // entry added after it, such as a late annotation, is not covered yet; the chain's links
+  // cover every earlier one).
+  TCD_ASSIGN_OR_RETURN(auto kept, logs->Checkpoints(rec));
+  if (kept.empty()) return std::optional<std::string>();
   std::optional<uint64_t> index;
   uint64_t seq = next_seq;
-  while (seq-- > 0 && !index) {
+  while (seq-- > 0) {
     TCD_ASSIGN_OR_RETURN(index, logs->IndexOfEntry(rec, session, seq));
-    if (index) break;
+    if (index && *index < kept.back().first) break;
+    index.reset();
   }
   if (!index) return std::optional<std::string>();
   // The province logs kept here (copies, or this node's own at a province).
@@ -151,7 +155,6 @@ Result<std::optional<std::string>> BuildLogProof(Store* store, const crypto::Ses
     if (pk != recorder_pk) provinces.push_back(pk);
   if (own && *own != recorder_pk) provinces.push_back(*own);
   // Newest first: a recorder checkpoint covering the entry, preferably one a province log holds.
-  TCD_ASSIGN_OR_RETURN(auto kept, logs->Checkpoints(rec));
   std::optional<std::pair<uint64_t, std::string>> chosen;
   std::optional<ProvinceHit> hit;
   for (auto it = kept.rbegin(); it != kept.rend() && it->first > *index; ++it) {
