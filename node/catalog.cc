@@ -287,11 +287,14 @@ Status Catalog::Append(const SessionRecord& record, uint64_t seq, const ChainRec
   }
   // The entry becomes the next leaf of this node's log in the same batch; the lock keeps leaf
   // indices in the order the batches become durable.
-  auto lock = logs_->Lock();
-  TCD_RETURN_IF_ERROR(logs_->AddLeaves(&batch, LogId::Own(),
-                                       {EntryLeaf(record.id, seq,
-                                                  crypto::EntryHashOf(chain.entry))})
-                          .status());
+  std::unique_lock<std::mutex> lock;
+  if (node_log_) {
+    lock = logs_->Lock();
+    TCD_RETURN_IF_ERROR(logs_->AddLeaves(&batch, LogId::Own(),
+                                         {EntryLeaf(record.id, seq,
+                                                    crypto::EntryHashOf(chain.entry))})
+                            .status());
+  }
   return CommitWithOutbox(&batch, record.id, "catalog append seq " + std::to_string(seq));
 }
 

@@ -178,6 +178,10 @@ class Catalog {
   Status Compact();
   // Bulk loaders (benchmarks) only: when false, writes are not synced. Default true.
   void set_sync(bool on) { sync_ = on; }
+  // Bulk loaders (benchmarks) that stand for an archive's received sessions only: when false,
+  // Append() adds no leaf to this node's log (an archive logs what it signs, not what it
+  // receives). Default true.
+  void set_node_log(bool on) { node_log_ = on; }
 
   // The node logs; null only for an old catalog (without the family) opened read-only.
   NodeLogs* logs() { return logs_.get(); }
@@ -249,6 +253,7 @@ class Catalog {
   std::unique_ptr<NodeLogs> logs_;
   bool track_outbox_ = false;
   bool sync_ = true;
+  bool node_log_ = true;
   bool read_only_ = false;
   std::string role_;
   bool search_ready_ = false;  // the search index is complete and of the current version

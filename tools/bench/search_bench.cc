@@ -7,7 +7,8 @@
 //
 // 1. Generates the data set (bench_data.h) and, unless DIR already holds one made with the same
 //    parameters (DIR/bench-params.json), writes it into DIR/catalog through Catalog::Append
-//    (bulk: set_sync(false)), keeps it open until RocksDB's background compactions are quiet
+//    (bulk: set_sync(false), and set_node_log(false): an archive does not log what it
+//    receives), keeps it open until RocksDB's background compactions are quiet
 //    (as on a node that has run a while; SQLite gets 'optimize' and ANALYZE likewise), and
 //    loads DIR/sessions.sqlite. When the catalog's search index has an older layout
 //    (node::kSearchIndexVersion), it is rebuilt from the chain as `tcd reindex` does (Reindex,
@@ -181,6 +182,7 @@ Result<json> Prepare(const Options& o, const Dataset& d) {
   {
     TCD_ASSIGN_OR_RETURN(auto catalog, node::Catalog::Open((dir / "catalog").string(), false, true));
     catalog->set_sync(false);
+    catalog->set_node_log(false);  // it stands for a central archive: received sessions
     std::printf("writing %llu sessions through Catalog::Append, %d signing threads, "
                 "sync off (bulk load), signatures on %s\n",
                 static_cast<unsigned long long>(d.sessions.size()), o.threads,
