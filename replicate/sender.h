@@ -54,6 +54,10 @@ struct SenderStats {
   double rate_bits_per_second = 0;   // over the last ~10 s
   std::string last_error;
   int64_t last_error_us = 0;
+  // This node's log waits to be cosigned past a leaf whose chain entry the upstream does not
+  // store yet (normally for moments; for good when the upstream refuses that session).
+  std::string log_waiting;   // "leaf N: session ID seq S is not stored upstream yet"; "" = none
+  int64_t log_waiting_since_us = 0;
 };
 
 class Sender {

@@ -27,6 +27,7 @@ Result<std::optional<Log>> Sender::Loop::NextLog(const node::LogId& log,
   msg.signer = signer;
   msg.old_size = base;
   std::map<crypto::SessionId, uint64_t> up_stored;
+  std::string waiting;  // what stops the leaves sent here, for tcd status
   for (uint64_t i = base; i < size && msg.leaves.size() < kMaxLeavesPerMessage; ++i) {
     TCD_ASSIGN_OR_RETURN(Bytes leaf, logs->Leaf(log, i));
     auto parsed = node::ParseLeaf(leaf);
@@ -37,9 +38,19 @@ Result<std::optional<Log>> Sender::Loop::NextLog(const node::LogId& log,
         auto r = s_->store_->catalog()->GetRepl(parsed->session);
         it = up_stored.emplace(parsed->session, r.ok() ? r->up_stored : 0).first;
       }
-      if (parsed->seq >= it->second) break;  // the upstream does not hold that entry yet
+      if (parsed->seq >= it->second) {  // the upstream does not hold that entry yet
+        waiting = "leaf " + std::to_string(i) + ": session " +
+                  crypto::SessionIdToString(parsed->session) + " seq " +
+                  std::to_string(parsed->seq) + " is not stored upstream yet";
+        break;
+      }
     }
     msg.leaves.push_back(std::move(leaf));
+  }
+  if (own) {
+    std::lock_guard<std::mutex> lock(s_->mu_);
+    if (waiting != s_->stats_.log_waiting) s_->stats_.log_waiting_since_us = env_->NowMicros();
+    s_->stats_.log_waiting = waiting;
   }
   uint64_t end = base + msg.leaves.size();
   if (own && s_->options_.role == Role::kRecorder && base > 0) {

@@ -131,7 +131,10 @@ nlohmann::json ReplicationService::UpstreamStatus() {
                       {"cap_bits_per_second", st.cap_bits_per_second},
                       {"rate_bits_per_second", static_cast<uint64_t>(st.rate_bits_per_second)},
                       {"last_error", st.last_error},
-                      {"last_error_time", st.last_error_us ? FormatUtc(st.last_error_us) : ""}};
+                      {"last_error_time", st.last_error_us ? FormatUtc(st.last_error_us) : ""},
+                      {"log_waiting", st.log_waiting},
+                      {"log_waiting_since",
+                       st.log_waiting.empty() ? "" : FormatUtc(st.log_waiting_since_us)}};
   node::Catalog* cat = store_->catalog();
   auto ids = cat->ListOutbox(kStatusScan, std::nullopt);
   uint64_t pending_entries = 0, pending_bytes = 0, acked_next = 0, acked_central = 0;

@@ -238,6 +238,16 @@ TEST(ReplicationTest, ForgedSignatureIsRefusedWithTheReasonAndNothingStored) {
   }));
   auto s = RunTcd({"sessions", "--data", trio.data(Tier::kProvince), "--json"});
   EXPECT_EQ(nlohmann::json::parse(s.out, nullptr, false).size(), 0u) << s.out;
+  // The recorder's node log cannot be cosigned past the refused session's first entry, and its
+  // status says where it waits.
+  EXPECT_TRUE(Poll(10, [&] {
+    auto st = trio.node(Tier::kRecorder).Status();
+    return !st.is_null() && st["replication"]["upstream"].value("log_waiting", "") ==
+                                "leaf 0: session " + sessions[0].id + " seq 0 is not stored "
+                                "upstream yet";
+  })) << trio.node(Tier::kRecorder).Status().dump(1);
+  auto text = RunTcd({"status", "--config", trio.config(Tier::kRecorder)});
+  EXPECT_NE(text.out.find("node log:   cosigning waits since "), std::string::npos) << text.out;
 }
 
 TEST(ReplicationTest, ABlobDamagedAtTheSenderIsQuarantinedNotSent) {

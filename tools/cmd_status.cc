@@ -174,6 +174,9 @@ void PrintUpstream(const Json& up) {
               Count(up, "acked_next_tier_entries", "entry", "entries").c_str(),
               Count(up, "acked_central_entries", "entry", "entries").c_str());
   std::printf("  last error: %s\n", LastError(up, "last_error_time").c_str());
+  if (!Field(up, "log_waiting", "").empty())
+    std::printf("  node log:   cosigning waits since %s at %s\n",
+                Field(up, "log_waiting_since").c_str(), Field(up, "log_waiting").c_str());
 
   const Json& sessions = List(up, "sessions");
   std::printf("\n  %-36s  %-10s  %7s  %16s  %14s  %12s  %10s\n", "ID", "STATE", "ENTRIES",
