@@ -19,36 +19,26 @@ constexpr std::string_view kLeafDomain("tcd/log-leaf/v1\0", 16);
 
 // Keys within a log's prefix (docs/FORMAT.md §Store layout, log).
 std::string SizeKey(const LogId& log) { return log.prefix + "S"; }
-std::string LeafKey(const LogId& log, uint64_t index) {
+// log.prefix || kind || u64 n (and, for hashes, the level byte before n).
+std::string NumberedKey(const LogId& log, char kind, uint64_t n, int level = -1) {
   Bytes k;
   Writer w(&k);
   w.Raw(log.prefix);
-  w.U8('L');
-  w.U64(index);
+  w.U8(static_cast<uint8_t>(kind));
+  if (level >= 0) w.U8(static_cast<uint8_t>(level));
+  w.U64(n);
   return std::string(AsChars(k));
 }
+std::string LeafKey(const LogId& log, uint64_t index) { return NumberedKey(log, 'L', index); }
 std::string HashKey(const LogId& log, int level, uint64_t index) {
-  Bytes k;
-  Writer w(&k);
-  w.Raw(log.prefix);
-  w.U8('H');
-  w.U8(static_cast<uint8_t>(level));
-  w.U64(index);
-  return std::string(AsChars(k));
+  return NumberedKey(log, 'H', index, level);
 }
+std::string CheckpointKey(const LogId& log, uint64_t size) { return NumberedKey(log, 'C', size); }
 std::string EntryKey(const LogId& log, const crypto::SessionId& session, uint64_t seq) {
   return log.prefix + "E" + ChainKey(session, seq);
 }
 std::string CheckpointLeafKey(const LogId& log, const crypto::Hash256& leaf_hash) {
   return log.prefix + "B" + std::string(reinterpret_cast<const char*>(leaf_hash.data()), 32);
-}
-std::string CheckpointKey(const LogId& log, uint64_t size) {
-  Bytes k;
-  Writer w(&k);
-  w.Raw(log.prefix);
-  w.U8('C');
-  w.U64(size);
-  return std::string(AsChars(k));
 }
 std::string U64Value(uint64_t v) {
   Bytes b;
