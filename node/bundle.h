@@ -76,6 +76,8 @@ struct BundleExportResult {
   std::string dir;                     // the bundle directory
   std::vector<std::string> sessions;   // ids, the requested one first
   std::vector<std::string> unsealed;   // of those, exported although not sealed
+  std::vector<std::string> unproven;   // of those, without log-proof.json (no checkpoint of
+                                       // the recorder's log covering them is kept here yet)
   std::vector<std::string> mp4_files;  // relative to dir
   bagit::Oxum payload;
   uint64_t segments = 0;

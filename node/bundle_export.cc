@@ -502,6 +502,7 @@ Result<BundleExportResult> ExportBundle(Store* store, const crypto::ArchiveKeyPa
   for (const auto& s : sessions) {
     result.sessions.push_back(s.src.sid);
     if (!s.src.report.sealed && !s.src.report.recovered) result.unsealed.push_back(s.src.sid);
+    if (!s.log_proof) result.unproven.push_back(s.src.sid);
     for (const auto& run : s.runs) {
       total += run.seqs.size();
       result.mp4_files.push_back("data/" + s.src.sid + "/" + RunFileName(run.run));

@@ -257,6 +257,10 @@ TEST_F(BundleTest, ExportedBundleVerifiesAndHoldsEachRunAsOneFile) {
   EXPECT_EQ(v.signatures, v.entries);
   ASSERT_EQ(v.sessions.size(), 1u);
   EXPECT_EQ(v.sessions[0].state, "sealed");
+  // Exported where it was recorded: the seal's checkpoint of this node's log proves it.
+  EXPECT_TRUE(r->unproven.empty());
+  ASSERT_TRUE(v.sessions[0].log_proof.has_value());
+  EXPECT_EQ(v.sessions[0].log_proof->Tiers(), "recorder");
   EXPECT_NE(Read(root_ + "/b/bag-info.txt").find("Tcd-Note: line one\\x0aline two"),
             std::string::npos);
   EXPECT_FALSE(fs::exists(root_ + "/b.part"));
@@ -373,6 +377,9 @@ TEST_F(BundleTest, UnsealedSessionExportsButDoesNotVerifyClean) {
   auto r = Export(id, "b");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->unsealed.size(), 1u);
+  // No checkpoint was signed (that happens at the seal): nothing to prove it with yet, and the
+  // export says so.
+  EXPECT_EQ(r->unproven, std::vector<std::string>{crypto::SessionIdToString(id)});
   BundleReport v = Verify("b");
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.sessions.at(0).state, "unsealed");

@@ -112,6 +112,10 @@ int ExportBundle(const ExportOptions& o, node::Store* store, const crypto::Sessi
             << " bytes in " << result->payload.files << " files\n";
   for (const auto& s : result->unsealed)
     std::cerr << "note: session " << s << " is NOT sealed; the bundle holds what it had\n";
+  for (const auto& s : result->unproven)
+    std::cerr << "note: session " << s << " has no node-log proof in the bundle: no checkpoint "
+              << "of its recorder's log covering it is kept here yet (the tiers cosign within "
+              << "seconds of replication; export again to include the proof)\n";
   std::cerr << "check it with: tcd verify --bundle " << result->dir << "\n";
   return kExitOk;
 }
