@@ -1,5 +1,6 @@
 #include "node/blob_store.h"
 
+#include <cassert>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -55,8 +56,10 @@ std::string BlobStore::PathOf(const crypto::Hash256& h) const {
   return ShardOf(hex) + "/" + hex;
 }
 
-Result<crypto::Hash256> BlobStore::Put(ByteView data) {
-  const crypto::Hash256 h = crypto::Blake2b256(data);
+Result<crypto::Hash256> BlobStore::Put(ByteView data) { return Put(data, crypto::Blake2b256(data)); }
+
+Result<crypto::Hash256> BlobStore::Put(ByteView data, const crypto::Hash256& h) {
+  assert(h == crypto::Blake2b256(data));
   const std::string hex = ToHex(h);
   const std::string shard = ShardOf(hex);
   const std::string final_path = shard + "/" + hex;

@@ -40,6 +40,10 @@ class BlobStore {
   // Idempotent: if the final path exists with the right size, OK without rewriting. Returns
   // the hash. On failure the temp file is removed where possible (best effort).
   Result<crypto::Hash256> Put(ByteView data);
+  // Put with the hash the caller computed from these very bytes (the recorder hashes each
+  // ciphertext for its chain entry; hashing 2 MB again would cost a third of a segment's
+  // crypto). REQUIRES: hash == Blake2b256(data); checked in debug builds only.
+  Result<crypto::Hash256> Put(ByteView data, const crypto::Hash256& hash);
   // NotFound("blob <hex> not found (<path>)"), or Corruption("blob <hex>: content hash
   // mismatch (<path>)") when the bytes do not hash to the name.
   Result<Bytes> Get(const crypto::Hash256& h);

@@ -2,10 +2,19 @@
 
 #include <spdlog/spdlog.h>
 
+#include <future>
+#include <system_error>
+
 #include "crypto/session_crypto.h"
 #include "node/chain_writer.h"
 
 namespace tcd::node {
+namespace {
+
+// Below this a segment's plaintext is hashed inline (a thread costs more than it saves).
+constexpr size_t kParallelHashBytes = 256 * 1024;
+
+}  // namespace
 
 SessionRecorder::SessionRecorder(Store* store, const crypto::NodeIdentity* identity)
     : store_(store), identity_(identity) {}
@@ -63,9 +72,20 @@ Status SessionRecorder::AppendMedia(crypto::EntryKind kind, uint32_t run, const 
   e.kind = kind;
   e.start_us = start_us;
   e.duration_us = duration_us;
+  // A large segment's plaintext is hashed on another core while this one encrypts and hashes
+  // the ciphertext: the crypto of a segment then takes as long as one encryption and one hash
+  // (docs/BENCHMARKS.md, ingest). Small blobs are not worth a thread.
+  std::future<crypto::Hash256> plain_hash;
+  if (plain.size() >= kParallelHashBytes) {
+    try {
+      plain_hash = std::async(std::launch::async, [&plain] { return crypto::Blake2b256(plain); });
+    } catch (const std::system_error&) {
+      // No thread to be had: hash inline below.
+    }
+  }
   Bytes blob = crypto::EncryptBlob(session_key_, id_, record_.next_seq, plain);
   e.cipher_hash = crypto::Blake2b256(blob);
-  e.plain_hash = crypto::Blake2b256(plain);
+  e.plain_hash = plain_hash.valid() ? plain_hash.get() : crypto::Blake2b256(plain);
   e.cipher_size = blob.size();
   e.plain_size = plain.size();
   e.body = crypto::EncodeRunBody(run);

@@ -54,7 +54,8 @@ class Store {
 
   // Durably appends entry `record.next_seq - 1`: blob first (if any), then one synced catalog
   // batch with the entry, its signature, the blob reference and the session summary.
-  // REQUIRES: the entry is already signed; blob.has_value() iff the entry is init/segment.
+  // REQUIRES: the entry is already signed; blob.has_value() iff the entry is init/segment, and
+  // then entry.cipher_hash was computed from *blob (it names the blob file without rehashing).
   Status Append(const SessionRecord& record, const crypto::ChainEntry& entry,
                 const crypto::Signature& sig, std::optional<ByteView> blob);
 
