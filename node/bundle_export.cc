@@ -368,8 +368,9 @@ class BundleWriter {
  private:
   Status WriteRun(const BundleSession& s, const RunPieces& run, const std::string& rel) {
     TCD_ASSIGN_OR_RETURN(auto file, bag_.Create(rel));
-    for (uint64_t seq : run.seqs) {
-      TCD_ASSIGN_OR_RETURN(Bytes plain, DecryptEntry(store_, s.src, s.src.entries[seq]));
+    DecryptAhead ahead(store_, s.src, run.seqs);
+    for (size_t i = 0; i < run.seqs.size(); ++i) {
+      TCD_ASSIGN_OR_RETURN(Bytes plain, ahead.Next());
       TCD_RETURN_IF_ERROR(file->Append(plain));
       progress_.entries_done++;
       progress_.bytes_done += plain.size();

@@ -325,7 +325,7 @@ void Checker::CheckSession(const std::string& sid) {
   VerifyOptions vo;
   vo.trusted_signers = o_.trusted_signers;
   vo.evicted_below = std::numeric_limits<uint64_t>::max();  // a bundle holds no blobs
-  BlobReader none = [](const crypto::Hash256&) -> Result<Bytes> {
+  BlobChecker none = [](const crypto::Hash256&, uint64_t) -> Result<bool> {
     return Status::NotFound("blob");
   };
   sc.chain = VerifyChain(decoded->first, chain, std::nullopt, none, vo);

@@ -10,7 +10,9 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <future>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,8 +55,30 @@ std::vector<RunPieces> PlanRuns(const std::vector<crypto::ChainEntry>& entries,
                                 const std::function<bool(const crypto::ChainEntry&)>& keep = {});
 
 // Reads the blob of the init/segment entry `e` of `src`, decrypts it and checks its plaintext
-// size and BLAKE2b-256 against the signed entry. Errors name the session and seq.
+// size and BLAKE2b-256 against the signed entry. Errors name the session and seq. (The
+// ciphertext's hash is not computed again: LoadForExport checked it, and a blob changed since
+// fails the AEAD tag or the signed plaintext hash.)
 Result<Bytes> DecryptEntry(Store* store, const ExportSource& src, const crypto::ChainEntry& e);
+
+// Decrypts entries `seqs` of `src` in order (DecryptEntry), up to one per core ahead of the
+// caller, so that an export runs on every core while the caller writes. Memory: a few
+// segments. REQUIRES: `store` and `src` outlive it; Next() called at most seqs.size() times.
+class DecryptAhead {
+ public:
+  DecryptAhead(Store* store, const ExportSource& src, std::vector<uint64_t> seqs);
+  ~DecryptAhead() = default;  // the futures wait for the work in flight
+  Result<Bytes> Next();
+
+ private:
+  void Fill();
+
+  Store* const store_;
+  const ExportSource& src_;
+  const std::vector<uint64_t> seqs_;
+  size_t next_ = 0, launched_ = 0;  // seqs_[next_, launched_) are in flight
+  const size_t window_;
+  std::deque<std::future<Result<Bytes>>> inflight_;
+};
 
 struct ExportResult {
   std::vector<std::string> files;  // one MP4 per run: OUT, then OUT-run2.mp4, …

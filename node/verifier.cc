@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-
+#include "node/blob_prefetch.h"
 #include "node/store.h"
 
 namespace tcd::node {
@@ -14,9 +14,9 @@ using crypto::EntryKind;
 // Walks the chain; each Check* returns false after recording the problem in the report.
 class ChainWalker {
  public:
-  ChainWalker(const crypto::SessionId& id, const BlobReader& read_blob, VerifyReport* r,
+  ChainWalker(const crypto::SessionId& id, const BlobChecker& check_blob, VerifyReport* r,
               uint64_t evicted_below)
-      : id_(id), read_blob_(read_blob), evicted_below_(evicted_below), r_(r) {}
+      : id_(id), check_blob_(check_blob), evicted_below_(evicted_below), r_(r) {}
 
   bool Visit(uint64_t key_seq, const ChainRecord& rec) {
     if (key_seq != next_)
@@ -97,7 +97,7 @@ class ChainWalker {
                   "segment of run " + std::to_string(*run) + " without an earlier init entry");
     if (e.cipher_size != e.plain_size + crypto::kBlobOverhead)
       return Fail(Problem::kBadEntry, e.seq, "cipher_size is not plain_size + 46");
-    auto blob = read_blob_(e.cipher_hash);
+    auto blob = check_blob_(e.cipher_hash, e.cipher_size);
     if (!blob.ok()) {
       if (blob.status().IsNotFound() && e.seq < evicted_below_) {
         r_->evicted += 1;
@@ -109,7 +109,7 @@ class ChainWalker {
                         ToHex(e.cipher_hash) + " is missing");
       return Fail(Problem::kHashMismatch, e.seq, blob.status().message());
     }
-    if (crypto::Blake2b256(*blob) != e.cipher_hash || blob->size() != e.cipher_size)
+    if (!*blob)
       return Fail(Problem::kHashMismatch, e.seq,
                   std::string(crypto::EntryKindName(e.kind)) + " blob " +
                       ToHex(e.cipher_hash) + ": content does not match the signed hash");
@@ -146,7 +146,7 @@ class ChainWalker {
   }
 
   const crypto::SessionId& id_;
-  const BlobReader& read_blob_;
+  const BlobChecker& check_blob_;
   const uint64_t evicted_below_;
   VerifyReport* r_;
   uint64_t next_ = 0;
@@ -177,11 +177,11 @@ const char* ProblemName(Problem p) {
 
 VerifyReport VerifyChain(const crypto::SessionId& session,
                          const std::vector<std::pair<uint64_t, ChainRecord>>& chain,
-                         std::optional<uint64_t> expected_entries, const BlobReader& read_blob,
+                         std::optional<uint64_t> expected_entries, const BlobChecker& check_blob,
                          const VerifyOptions& options) {
   VerifyReport r;
   r.session = session;
-  ChainWalker walker(session, read_blob, &r, options.evicted_below);
+  ChainWalker walker(session, check_blob, &r, options.evicted_below);
   for (const auto& [seq, rec] : chain) {
     if (!walker.Visit(seq, rec)) return r;
     if (seq == 0 && !options.trusted_signers.empty() &&
@@ -237,15 +237,17 @@ Result<VerifyReport> VerifySession(Store* store, const crypto::SessionId& sessio
                                    const VerifyOptions& options) {
   auto rec = store->catalog()->GetSession(session);
   TCD_ASSIGN_OR_RETURN(auto chain, store->catalog()->GetChain(session));
-  BlobReader reader = [store](const crypto::Hash256& h) {
-    return store->blobs()->GetUnverified(h);
+  // Blobs are read and hashed ahead of the walk on every core (BlobPrefetcher).
+  BlobPrefetcher prefetch(store->blobs(), chain);
+  BlobChecker checker = [&prefetch](const crypto::Hash256& h, uint64_t size) {
+    return prefetch.Check(h, size);
   };
   std::optional<uint64_t> expected;
   if (rec.ok()) expected = rec->next_seq;
   VerifyOptions opts = options;
   if (auto repl = store->catalog()->GetRepl(session); repl.ok())
     opts.evicted_below = repl->evicted_below;
-  VerifyReport r = VerifyChain(session, chain, expected, reader, opts);
+  VerifyReport r = VerifyChain(session, chain, expected, checker, opts);
   // A chain problem (a cut-off tail included) is the finding; the summary is compared only
   // with a chain that verifies (or ends unsealed where the catalog says it ends).
   if (!r.ok && (r.problem != Problem::kUnsealed || (rec.ok() && rec->next_seq != r.entries)))

@@ -67,8 +67,9 @@ struct VerifyReport {
   crypto::Hash256 head_hash{};      // hash of the last good entry
 };
 
-// Reads a blob by its content hash (NotFound when absent).
-using BlobReader = std::function<Result<Bytes>(const crypto::Hash256&)>;
+// Checks the blob named `hash`: true when it holds `size` bytes that hash to `hash`, false
+// when it holds anything else; NotFound when absent; another error when it cannot be read.
+using BlobChecker = std::function<Result<bool>(const crypto::Hash256& hash, uint64_t size)>;
 
 struct VerifyOptions {
   // When non-empty, the session's signer must be one of these keys (the enrolled node.pub of
@@ -84,7 +85,7 @@ struct VerifyOptions {
 // nullopt when unknown.
 VerifyReport VerifyChain(const crypto::SessionId& session,
                          const std::vector<std::pair<uint64_t, ChainRecord>>& chain,
-                         std::optional<uint64_t> expected_entries, const BlobReader& read_blob,
+                         std::optional<uint64_t> expected_entries, const BlobChecker& check_blob,
                          const VerifyOptions& options = {});
 
 // What a session says about itself, read from its chain without checking blobs: the open
