@@ -1,7 +1,10 @@
 #include "node/daemon.h"
 
+#include <sys/resource.h>
+
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "base/time_format.h"
@@ -11,6 +14,24 @@ namespace tcd::node {
 namespace {
 
 constexpr size_t kMaxLastErrors = 20;
+constexpr rlim_t kOpenFilesWanted = 65536;  // as LimitNOFILE in ops/tcd-node.service
+
+// A province or central archive holds one descriptor per connected downstream node besides its
+// own files, so the usual soft limit of 1024 stops it short of 1,000 recorders (swarm_bench:
+// the 986th CurveZMQ connection was never accepted). Raise the soft limit towards the hard
+// one, as the systemd unit does, so that a node started by hand serves as many.
+void RaiseOpenFilesLimit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  const rlim_t want = std::min(rl.rlim_max, kOpenFilesWanted);
+  if (rl.rlim_cur >= want) return;
+  const rlim_t was = rl.rlim_cur;
+  rl.rlim_cur = want;
+  if (::setrlimit(RLIMIT_NOFILE, &rl) != 0)
+    spdlog::warn("cannot raise the open files limit from {} to {}", was, want);
+  else
+    spdlog::info("open files limit raised from {} to {}", was, want);
+}
 
 }  // namespace
 
@@ -22,6 +43,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(NodeConfig config, std::unique_ptr
                                               std::vector<crypto::ArchivePublic> recipients) {
   std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(store), std::move(identity)));
   d->recipients_ = std::move(recipients);
+  if (d->config_.role != "recorder") RaiseOpenFilesLimit();
   TCD_ASSIGN_OR_RETURN(auto closed, CloseInterruptedSessions(d->store_.get(), d->identity_));
   for (const auto& id : closed)
     d->ReportError("session " + id + " was interrupted by an unclean stop; closed by recovery");
