@@ -100,6 +100,8 @@ Status CaptureImpl::Loop() {
     }
     Pace(*next);
     PacketPtr pkt = std::move(next->pending);
+    // A paced file's packet "arrives" when pacing releases it, a live packet when it was read.
+    cur_arrival_mono_us_ = options_.realtime ? env_->MonotonicMicros() : next->pending_mono_us;
     TCD_RETURN_IF_ERROR(Process(*next, pkt.get()));
   }
   return Status::OK();
@@ -180,6 +182,7 @@ Status CaptureImpl::Fill(InputState& in) {
     const int64_t latest = pkt->pts != AV_NOPTS_VALUE ? std::max(pkt->pts, t) : t;
     in.end_us = std::max(in.end_us, SatAdd(latest, duration));
     in.pending_us = t;
+    in.pending_mono_us = now_mono;
     in.pending = std::move(pkt);
     return Status::OK();
   }

@@ -63,6 +63,9 @@ struct MediaSegment {
   int64_t wall_start_us = 0;   // UTC wall clock (Env::NowMicros) of the segment's start: for
                                // live sources (network, device, lavfi) or realtime, when its
                                // first video packet arrived; for files, capture start + media_start_us
+  int64_t last_arrival_mono_us = 0;  // Env::MonotonicMicros() when the segment's last packet was
+                                     // read from the input (0: unknown): a sink measures from it
+                                     // how long the segment took to become durable
 };
 
 // Receives segments in order. A non-OK return stops the capture; Run() returns that Status.

@@ -35,6 +35,7 @@ class CaptureImpl final : public Capture {
     int out_audio = -1;
     PacketPtr pending;  // next packet (timeline µs), read ahead to interleave inputs
     int64_t pending_us = 0;
+    int64_t pending_mono_us = 0;  // when `pending` was read (monotonic)
     bool done = false;
     int64_t origin_us = AV_NOPTS_VALUE;  // source µs of this connection's first packet
     int64_t offset_us = 0;               // timeline position of origin_us
@@ -114,6 +115,11 @@ class CaptureImpl final : public Capture {
   int64_t seg_wall_us_ = 0;
   int64_t seg_mono_us_ = 0;        // monotonic time the open segment started
   int64_t seg_bytes_ = 0;          // packet bytes buffered in the open segment
+  // Arrival (monotonic) of the input packet being processed, and of the latest one that went
+  // into the open segment. A transcoded packet counts from the input packet that released it
+  // from the encoder: the latency then includes the encoding.
+  int64_t cur_arrival_mono_us_ = 0;
+  int64_t seg_arrival_mono_us_ = 0;
   bool cut_pending_ = false;       // cut at the next video keyframe (timestamp discontinuity)
   bool overdue_warned_ = false;    // the open segment is overdue and no keyframe came yet
 };

@@ -152,6 +152,7 @@ Status CaptureImpl::WriteOut(int out, AVPacket* pkt) {
       cut_pending_ = false;
       overdue_warned_ = false;
       seg_bytes_ = 0;
+      seg_arrival_mono_us_ = 0;
       seg_start_us_ = pkt->pts;
       seg_end_us_ = pkt->pts;
       seg_mono_us_ = env_->MonotonicMicros();
@@ -164,6 +165,7 @@ Status CaptureImpl::WriteOut(int out, AVPacket* pkt) {
     TCD_RETURN_IF_ERROR(OnMedia(*in));  // a separate audio input
   }
   seg_bytes_ += pkt->size;
+  seg_arrival_mono_us_ = std::max(seg_arrival_mono_us_, cur_arrival_mono_us_);
   timeline_end_us_ = std::max(timeline_end_us_, end);
   pkt->stream_index = out;
   pkt->pts = SatSub(pkt->pts, run_base_us_);
@@ -188,6 +190,7 @@ Status CaptureImpl::EmitSegment(bool final) {
     seg.media_start_us = seg_start_us_;
     seg.duration_us = seg_end_us_ - seg_start_us_;
     seg.wall_start_us = seg_wall_us_;
+    seg.last_arrival_mono_us = seg_arrival_mono_us_;
     s = sink_->OnSegment(std::move(seg));
   }
   seg_open_ = false;

@@ -148,6 +148,16 @@ TEST(CaptureTest, StopFlagEndsRunAndDeliversPartialSegment) {
   EXPECT_LT(sink.segments[1].duration_us, 1'600'000);
   // Realtime: wall-clock starts follow the media.
   EXPECT_NEAR(sink.segments[1].wall_start_us - sink.segments[0].wall_start_us, 2'000'000, 300'000);
+  // Each segment says when its last packet arrived (a sink times its commit from there): before
+  // the sink got it, after the previous segment's, and after the capture began.
+  const int64_t t0_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(t0.time_since_epoch()).count();
+  for (size_t i = 0; i < sink.segments.size(); ++i) {
+    const int64_t arrived = sink.segments[i].last_arrival_mono_us;
+    EXPECT_GE(arrived, t0_us) << "segment " << i;
+    EXPECT_LE(arrived, sink.received_mono_us[i]) << "segment " << i;
+    if (i > 0) EXPECT_GT(arrived, sink.segments[i - 1].last_arrival_mono_us) << "segment " << i;
+  }
 }
 
 }  // namespace

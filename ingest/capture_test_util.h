@@ -69,6 +69,9 @@ class CollectingSink : public SegmentSink {
   }
   Status OnSegment(MediaSegment segment) override {
     EXPECT_EQ(segment.index, segments.size());
+    received_mono_us.push_back(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());  // ClockEnv's monotonic clock
     segments.push_back(std::move(segment));
     return Status::OK();
   }
@@ -93,6 +96,7 @@ class CollectingSink : public SegmentSink {
   std::vector<Bytes> inits;
   std::vector<std::string> codec_strings;
   std::vector<MediaSegment> segments;
+  std::vector<int64_t> received_mono_us;  // when each segment reached the sink
   std::vector<Gap> gaps;
 };
 

@@ -2,10 +2,72 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "base/time_format.h"
 #include "ingest/capture.h"
 
 namespace tcd::node {
+namespace {
+
+// Passes the capture's output to the session recorder and times each segment's commit.
+class TimedSink final : public ingest::SegmentSink {
+ public:
+  TimedSink(SessionRecorder* recorder, Env* env, CommitLatency* latency)
+      : recorder_(recorder), env_(env), latency_(latency) {}
+  Status OnInit(uint32_t run, Bytes init, const std::string& codecs) override {
+    return recorder_->OnInit(run, std::move(init), codecs);
+  }
+  Status OnSegment(ingest::MediaSegment segment) override {
+    const int64_t arrived = segment.last_arrival_mono_us;
+    Status s = recorder_->OnSegment(std::move(segment));  // returns once durable
+    if (s.ok() && arrived > 0)
+      latency_->Add(std::max<int64_t>(0, env_->MonotonicMicros() - arrived));
+    return s;
+  }
+  Status OnGap(int64_t from_us, int64_t to_us, const std::string& reason) override {
+    return recorder_->OnGap(from_us, to_us, reason);
+  }
+
+ private:
+  SessionRecorder* const recorder_;
+  Env* const env_;
+  CommitLatency* const latency_;
+};
+
+double Ms(int64_t micros) { return std::round(micros / 100.0) / 10.0; }  // 0.1 ms steps
+
+}  // namespace
+
+void CommitLatency::Add(int64_t micros) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ring_[total_ % kWindow] = micros;
+  ++total_;
+}
+
+nlohmann::json CommitLatency::Summary() const {
+  std::vector<int64_t> v;
+  uint64_t total;
+  int64_t last = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    total = total_;
+    v.assign(ring_.begin(), ring_.begin() + std::min<uint64_t>(total_, kWindow));
+    if (total_ > 0) last = ring_[(total_ - 1) % kWindow];
+  }
+  nlohmann::json j = {{"count", v.size()}, {"total", total}, {"last_ms", nullptr},
+                      {"p50_ms", nullptr}, {"p99_ms", nullptr}, {"max_ms", nullptr}};
+  if (v.empty()) return j;
+  std::sort(v.begin(), v.end());
+  // Nearest rank: the smallest value with at least p of the window at or below it.
+  auto rank = [&](double p) { return v[size_t(std::ceil(p * v.size())) - 1]; };
+  j["last_ms"] = Ms(last);
+  j["p50_ms"] = Ms(rank(0.50));
+  j["p99_ms"] = Ms(rank(0.99));
+  j["max_ms"] = Ms(v.back());
+  return j;
+}
 
 SourceWorker::SourceWorker(SourceConfig config, WorkerContext context)
     : config_(std::move(config)), ctx_(std::move(context)) {
@@ -171,7 +233,8 @@ bool SourceWorker::RecordOnce() {
     cv_.notify_all();
   }
   SetState(State::kRecording);
-  Status run = (*capture)->Run(recorder.get(), &session_stop_);
+  TimedSink sink(recorder.get(), ctx_.store->env(), &latency_);
+  Status run = (*capture)->Run(&sink, &session_stop_);
   const std::string sid = crypto::SessionIdToString(recorder->id());
   if (!run.ok() && !(run.IsUnavailable() && !session_stop_)) {
     if (ctx_.report_error) ctx_.report_error("session " + sid + ": " + run.message());
@@ -279,7 +342,8 @@ nlohmann::json SourceWorker::StatusJson() const {
                       {"url", config_.url},
                       {"state", paused_ && !recorder_ ? "paused" : StateName(state_)},
                       {"session", nullptr},
-                      {"last_error", nullptr}};
+                      {"last_error", nullptr},
+                      {"commit_latency", latency_.Summary()}};
   if (recorder_) j["session"] = crypto::SessionIdToString(recorder_->id());
   if (!last_error_.empty()) j["last_error"] = last_error_;
   return j;

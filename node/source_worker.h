@@ -8,6 +8,7 @@
 // Thread-safety: all public methods may be called from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -40,6 +41,24 @@ struct WorkerContext {
   std::function<void(const std::string&)> report_error;
   // True while the disk is below the configured minimum: no new session starts.
   std::function<bool()> disk_full;
+};
+
+// Commit latency of one source: from a segment's last packet arriving from the source to the
+// segment being durable (blob synced and catalog batch committed), over its last kWindow
+// segments. Add() runs once per segment on the capture thread; Summary() is for `tcd status`
+// (sorts a copy of at most kWindow values). Thread-safe.
+class CommitLatency {
+ public:
+  static constexpr size_t kWindow = 1024;
+  void Add(int64_t micros);
+  // {"count", "total", "last_ms", "p50_ms", "p99_ms", "max_ms"}: count = segments in the
+  // window, total = since the worker started; the ms fields are null while count is 0.
+  nlohmann::json Summary() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::array<int64_t, kWindow> ring_{};  // GUARDED_BY(mu_)
+  uint64_t total_ = 0;                   // GUARDED_BY(mu_)
 };
 
 class SourceWorker {
@@ -105,6 +124,7 @@ class SourceWorker {
   Status last_seal_;                           // GUARDED_BY(mu_): of the last session
   bool starting_ = false;                      // GUARDED_BY(mu_): opening a session now
   bool manual_session_ = false;                // GUARDED_BY(mu_): the open one was asked for
+  CommitLatency latency_;  // across this worker's sessions
   std::thread thread_;
 };
 

@@ -56,6 +56,19 @@ TEST_F(NodeDaemonTest, AutoStartAndShortDropoutKeepOneSessionWithAGap) {
   st = node_->Status();
   EXPECT_EQ(SourceState(st), "recording") << st.dump(2);
   EXPECT_EQ(st["sources"][0]["session"], id) << st.dump(2);
+  // Each committed segment's latency (last frame in → durable) is summarized for the operator.
+  ASSERT_TRUE(Poll(10, [&] {
+    st = node_->Status();
+    return st["sources"][0]["commit_latency"].value("count", 0) >= 2;
+  })) << "no commit latency after two segments: " << st.dump(2);
+  const json lat = st["sources"][0]["commit_latency"];
+  EXPECT_GE(lat.value("total", 0), lat.value("count", 0)) << lat.dump();
+  EXPECT_GE(lat["p50_ms"].get<double>(), 0) << lat.dump();
+  EXPECT_LE(lat["p50_ms"].get<double>(), lat["p99_ms"].get<double>()) << lat.dump();
+  EXPECT_LE(lat["p99_ms"].get<double>(), lat["max_ms"].get<double>()) << lat.dump();
+  EXPECT_LE(lat["last_ms"].get<double>(), lat["max_ms"].get<double>()) << lat.dump();
+  RunResult text = RunTcd({"status", "--config", node_->config()});
+  EXPECT_NE(text.out.find("commit latency"), std::string::npos) << text.out;
 
   pub_->Stop();  // the conference stream drops for ~2 s (grace is 6 s)
   Sleep(2.0);

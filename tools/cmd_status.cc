@@ -141,6 +141,19 @@ void PrintSources(const Json& r) {
                 Field(s, "mode").c_str(), Field(s, "state").c_str(), Field(s, "session").c_str(),
                 Field(s, "last_error").c_str());
   if (List(r, "sources").empty()) std::printf("  (none)\n");
+  // How long a segment takes from its last frame arriving to being durable: the recorder
+  // keeps up with its sources while this stays well under the segment length.
+  bool header = false;
+  for (const auto& s : List(r, "sources")) {
+    const Json& lat = Object(s, "commit_latency");
+    if (Number(lat, "count").value_or(0) <= 0) continue;
+    if (!header)
+      std::printf("\ncommit latency (a segment's last frame to durable, last 1024 segments):\n");
+    header = true;
+    std::printf("  %-16s  p50 %s ms, p99 %s ms, max %s ms over %s\n", Field(s, "name").c_str(),
+                Field(lat, "p50_ms").c_str(), Field(lat, "p99_ms").c_str(),
+                Field(lat, "max_ms").c_str(), Count(lat, "count", "segment").c_str());
+  }
 }
 
 void PrintOpenSessions(const Json& r) {
