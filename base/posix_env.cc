@@ -3,9 +3,11 @@
 // Boost.Filesystem with error_code, converted to Status here, at the edge.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -113,10 +115,16 @@ class PosixEnv final : public Env {
       fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     } while (fd < 0 && errno == EINTR);
     if (fd < 0) return ErrnoStatus("open", path, errno);
-    Bytes out;
-    uint8_t buf[64 * 1024];
+    // Read straight into a buffer of the file's size (blobs are megabytes: growing a vector
+    // through a small buffer copied each one several times); a file that grows meanwhile is
+    // still read to its end.
+    struct stat st{};
+    Bytes out(::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0);
+    size_t got = 0;
+    uint8_t probe[4096];  // read when the buffer is full: usually just finds the end
     for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof(buf));
+      const bool full = got == out.size();
+      ssize_t n = full ? ::read(fd, probe, sizeof probe) : ::read(fd, out.data() + got, out.size() - got);
       if (n < 0) {
         if (errno == EINTR) continue;
         int err = errno;
@@ -124,9 +132,14 @@ class PosixEnv final : public Env {
         return ErrnoStatus("read", path, err);
       }
       if (n == 0) break;
-      out.insert(out.end(), buf, buf + n);
+      if (full) {
+        out.resize(std::max<size_t>(64 * 1024, out.size() * 2));
+        std::memcpy(out.data() + got, probe, static_cast<size_t>(n));
+      }
+      got += static_cast<size_t>(n);
     }
     ::close(fd);
+    out.resize(got);
     return out;
   }
 
