@@ -1,19 +1,14 @@
 #include "node/bagit.h"
 
-#include <sodium.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 namespace tcd::node::bagit {
 namespace {
-
-static_assert(sizeof(crypto_hash_sha256_state) <= 128, "Sha256Hasher::state_ too small");
-
-crypto_hash_sha256_state* State(unsigned char* p) {
-  return reinterpret_cast<crypto_hash_sha256_state*>(p);
-}
 
 bool IsSpace(char c) { return c == ' ' || c == '\t'; }
 
@@ -62,22 +57,40 @@ bool SafeRelativePath(std::string_view p) {
 
 }  // namespace
 
-Sha256Hasher::Sha256Hasher() { crypto_hash_sha256_init(State(state_)); }
+// OpenSSL fails these only when out of memory or misconfigured: nothing a caller could handle.
+static void Check(int ok, const char* what) {
+  if (ok != 1) {
+    std::fprintf(stderr, "tcd: OpenSSL %s failed\n", what);
+    std::abort();
+  }
+}
+
+Sha256Hasher::Sha256Hasher() : ctx_(EVP_MD_CTX_new()) {
+  Check(ctx_ != nullptr, "EVP_MD_CTX_new");
+  Check(EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr),
+        "SHA-256 init");
+}
+
+Sha256Hasher::~Sha256Hasher() { EVP_MD_CTX_free(ctx_); }
 
 void Sha256Hasher::Update(ByteView data) {
-  crypto_hash_sha256_update(State(state_), data.data(), data.size());
+  Check(EVP_DigestUpdate(ctx_, data.data(), data.size()),
+        "SHA-256 update");
 }
 
 Sha256 Sha256Hasher::Final() {
   Sha256 out;
-  crypto_hash_sha256_final(State(state_), out.data());
+  unsigned int n = 0;
+  Check(EVP_DigestFinal_ex(ctx_, out.data(), &n) == 1 &&
+                n == out.size(),
+        "SHA-256 final");
   return out;
 }
 
 Sha256 Sha256Of(ByteView data) {
-  Sha256 out;
-  crypto_hash_sha256(out.data(), data.data(), data.size());
-  return out;
+  Sha256Hasher h;
+  h.Update(data);
+  return h.Final();
 }
 
 // Env reads whole files only; a bundle's MP4 may not fit in memory, so this reads with a

@@ -21,19 +21,26 @@
 #include "base/env.h"
 #include "base/status.h"
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX (<openssl/evp.h>, kept out of this header)
+
 namespace tcd::node::bagit {
 
 using Sha256 = std::array<uint8_t, 32>;
 
-// Incremental SHA-256 (FIPS 180-4). Final() may be called once.
+// Incremental SHA-256 (FIPS 180-4). Final() may be called once. OpenSSL's, which uses the
+// CPU's SHA extensions where it has them: about four times libsodium's portable code, and the
+// manifests of a one-hour bundle hash 1.9 GB (docs/BENCHMARKS.md, export).
 class Sha256Hasher {
  public:
   Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
   void Update(ByteView data);
   Sha256 Final();
 
  private:
-  alignas(16) unsigned char state_[128];  // crypto_hash_sha256_state (checked in bagit.cc)
+  ::evp_md_ctx_st* ctx_;  // OpenSSL's EVP_MD_CTX
 };
 Sha256 Sha256Of(ByteView data);
 

@@ -130,6 +130,14 @@ Result<Bytes> BlobStore::GetUnverified(const crypto::Hash256& h) {
 
 bool BlobStore::Exists(const crypto::Hash256& h) { return env_->FileExists(PathOf(h)); }
 
+Result<uint64_t> BlobStore::Size(const crypto::Hash256& h) {
+  const std::string path = PathOf(h);
+  auto size = env_->FileSize(path);
+  if (size.status().IsNotFound())
+    return Status::NotFound("blob " + ToHex(h) + " not found (" + path + ")");
+  return size;
+}
+
 Result<std::vector<crypto::Hash256>> BlobStore::List() {
   TCD_ASSIGN_OR_RETURN(std::vector<std::string> shards, env_->ListDir(root_));
   std::vector<crypto::Hash256> out;

@@ -50,6 +50,8 @@ class BlobStore {
   // Reads without hashing (for callers that verify themselves). NotFound as Get.
   Result<Bytes> GetUnverified(const crypto::Hash256& h);
   bool Exists(const crypto::Hash256& h);
+  // The blob file's size, without reading it; NotFound as Get.
+  Result<uint64_t> Size(const crypto::Hash256& h);
   // Every blob file present (ignores tmp/ and quarantine/ and names that are not 64 hex).
   // Unsorted.
   Result<std::vector<crypto::Hash256>> List();

@@ -72,7 +72,11 @@ Result<ExportSource> LoadForExport(Store* store, const crypto::SessionId& sessio
   ExportSource src;
   src.id = session;
   src.sid = crypto::SessionIdToString(session);
-  TCD_ASSIGN_OR_RETURN(src.report, VerifySession(store, session));
+  // Chain, signatures, seal, catalog, and every blob present with its signed size; the
+  // blobs' bytes are checked as they are decrypted (DecryptEntry), not read twice.
+  VerifyOptions vo;
+  vo.blob_contents = false;
+  TCD_ASSIGN_OR_RETURN(src.report, VerifySession(store, session, vo));
   const VerifyReport& r = src.report;
   if (!r.ok && r.problem != Problem::kUnsealed)
     return Status::Corruption("session " + src.sid + " does not verify at seq " +
@@ -113,19 +117,31 @@ std::vector<RunPieces> PlanRuns(const std::vector<crypto::ChainEntry>& entries,
 }
 
 Result<Bytes> DecryptEntry(Store* store, const ExportSource& src, const crypto::ChainEntry& e) {
-  const std::string where = "session " + src.sid + ", seq " + std::to_string(e.seq);
+  // Worded as LoadForExport's refusal: the blob is where this session fails to verify.
+  auto fail = [&](Problem p, const std::string& why) {
+    return Status::Corruption("session " + src.sid + " does not verify at seq " +
+                              std::to_string(e.seq) + " (" + ProblemName(p) + "): " +
+                              crypto::EntryKindName(e.kind) + " blob " + ToHex(e.cipher_hash) +
+                              ": " + why);
+  };
   auto blob = store->blobs()->GetUnverified(e.cipher_hash);
-  if (!blob.ok()) return blob.status().WithContext(where);
+  if (blob.status().IsNotFound()) return fail(Problem::kMissingSegment, "is missing");
+  if (!blob.ok())
+    return blob.status().WithContext("session " + src.sid + ", seq " + std::to_string(e.seq));
+  if (blob->size() != e.cipher_size)
+    return fail(Problem::kHashMismatch, "content does not match the signed size");
   auto plain = crypto::DecryptBlob(src.session_key, src.id, e.seq, *blob);
-  if (!plain.ok()) return plain.status().WithContext(where);
+  if (!plain.ok())
+    return fail(Problem::kHashMismatch,
+                "content does not match the signed hash (" + plain.status().message() + ")");
   if (plain->size() != e.plain_size || crypto::Blake2b256(*plain) != e.plain_hash)
-    return Status::Corruption(where + ": decrypted bytes do not match the signed plaintext hash");
+    return fail(Problem::kHashMismatch, "decrypted bytes do not match the signed plaintext hash");
   return plain;
 }
 
 DecryptAhead::DecryptAhead(Store* store, const ExportSource& src, std::vector<uint64_t> seqs)
     : store_(store), src_(src), seqs_(std::move(seqs)),
-      window_(std::max(2u, std::thread::hardware_concurrency())) {}
+      window_(2 * std::max(2u, std::thread::hardware_concurrency())) {}
 
 void DecryptAhead::Fill() {
   for (; launched_ < seqs_.size() && launched_ - next_ < window_; ++launched_) {

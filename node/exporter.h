@@ -37,9 +37,10 @@ struct ExportSource {
   crypto::SecretBytes session_key;
 };
 
-// Verifies the session (VerifySession) and refuses, with Corruption naming the seq and the
-// problem, anything but a clean or merely unsealed session; then opens the session key:
-// Unauthenticated naming the recipients when `key` is not one of them.
+// Verifies the session (VerifySession: chain, signatures, seal, catalog; blobs present with
+// their signed sizes, their bytes left to DecryptEntry) and refuses, with Corruption naming
+// the seq and the problem, anything but a clean or merely unsealed session; then opens the
+// session key: Unauthenticated naming the recipients when `key` is not one of them.
 Result<ExportSource> LoadForExport(Store* store, const crypto::SessionId& session,
                                    const crypto::ArchiveKeyPair& key);
 
@@ -55,9 +56,11 @@ std::vector<RunPieces> PlanRuns(const std::vector<crypto::ChainEntry>& entries,
                                 const std::function<bool(const crypto::ChainEntry&)>& keep = {});
 
 // Reads the blob of the init/segment entry `e` of `src`, decrypts it and checks its plaintext
-// size and BLAKE2b-256 against the signed entry. Errors name the session and seq. (The
-// ciphertext's hash is not computed again: LoadForExport checked it, and a blob changed since
-// fails the AEAD tag or the signed plaintext hash.)
+// size and BLAKE2b-256 against the signed entry: every byte an export writes is proven by the
+// signed plaintext hash. A blob that is missing, has another size, fails its AEAD tag or
+// decrypts to other bytes is Corruption("session S does not verify at seq N (problem): …"),
+// as LoadForExport words it. (The ciphertext's own hash is `tcd verify`'s business: computing
+// it here would cost a third pass over every byte.)
 Result<Bytes> DecryptEntry(Store* store, const ExportSource& src, const crypto::ChainEntry& e);
 
 // Decrypts entries `seqs` of `src` in order (DecryptEntry), up to one per core ahead of the

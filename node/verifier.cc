@@ -238,9 +238,11 @@ Result<VerifyReport> VerifySession(Store* store, const crypto::SessionId& sessio
   auto rec = store->catalog()->GetSession(session);
   TCD_ASSIGN_OR_RETURN(auto chain, store->catalog()->GetChain(session));
   // Blobs are read and hashed ahead of the walk on every core (BlobPrefetcher).
-  BlobPrefetcher prefetch(store->blobs(), chain);
-  BlobChecker checker = [&prefetch](const crypto::Hash256& h, uint64_t size) {
-    return prefetch.Check(h, size);
+  BlobPrefetcher prefetch(store->blobs(), options.blob_contents ? chain : decltype(chain){});
+  BlobChecker checker = [&](const crypto::Hash256& h, uint64_t size) -> Result<bool> {
+    if (options.blob_contents) return prefetch.Check(h, size);
+    TCD_ASSIGN_OR_RETURN(uint64_t got, store->blobs()->Size(h));
+    return got == size;
   };
   std::optional<uint64_t> expected;
   if (rec.ok()) expected = rec->next_seq;

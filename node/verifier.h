@@ -78,6 +78,9 @@ struct VerifyOptions {
   // Entries below this seq may lack their blob: retention evicted it after the central tier
   // acknowledged custody (ReplRecord::evicted_below). Such blobs are counted, not failed.
   uint64_t evicted_below = 0;
+  // False: blobs are checked for presence and size only, not read (for a caller that checks
+  // every byte itself next, as export does: the AEAD tag and the signed plaintext hash).
+  bool blob_contents = true;
 };
 
 // Verifies `chain` (records in stored order, with the sequence number their key holds).

@@ -9,7 +9,7 @@ TCD_PACKAGES=(
   libavformat-dev libavcodec-dev libavutil-dev libavdevice-dev libavfilter-dev
   libswscale-dev libswresample-dev ffmpeg
   libboost-filesystem-dev libspdlog-dev libgtest-dev libgmock-dev
-  libcli11-dev nlohmann-json3-dev libutf8proc-dev libtomlplusplus-dev libsqlite3-dev
+  libcli11-dev nlohmann-json3-dev libutf8proc-dev libtomlplusplus-dev libsqlite3-dev libssl-dev
   nginx libnginx-mod-rtmp
 )
 

@@ -1,6 +1,7 @@
 #include "tools/cli.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,13 @@
 #include "node/config.h"
 
 namespace tcd::tools {
+
+void KeepLargeBuffers() {
+  // Allocations up to 32 MiB (glibc's ceiling) come from the heap, and the heap is trimmed only
+  // above 512 MiB free: a segment-sized buffer is reused, not unmapped and faulted in again.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+}
 
 int ReportError(const Status& s, int code) {
   std::cerr << "tcd: error: " << s.message() << "\n";

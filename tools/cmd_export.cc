@@ -148,6 +148,7 @@ Status CheckOptions(const ExportOptions& o, bool bundle, node::BundleOptions* bo
 }
 
 int RunExport(const ExportOptions& o) {
+  KeepLargeBuffers();
   const bool bundle = !o.out.ends_with(".mp4");
   node::BundleOptions bo;
   Status checked = CheckOptions(o, bundle && !LooksLikeOtherFile(o.out), &bo);

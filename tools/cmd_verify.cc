@@ -307,6 +307,7 @@ int RunBundle(const VerifyOptions& o) {
 }
 
 int Run(const VerifyOptions& o) {
+  KeepLargeBuffers();
   if (o.completeness) {
     if (o.data.empty() || !o.bundle.empty() || !o.session.empty() || o.audit)
       return ReportError(Status::InvalidArgument("--completeness needs --data DIR (and no "
