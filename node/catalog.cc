@@ -285,17 +285,11 @@ Status Catalog::Append(const SessionRecord& record, uint64_t seq, const ChainRec
     batch.Put(blobs_, rocksdb::Slice(reinterpret_cast<const char*>(blob->data()), blob->size()),
               rocksdb::Slice(AsChars(ref)));
   }
-  // The entry becomes the next leaf of this node's log in the same batch; the lock keeps leaf
-  // indices in the order the batches become durable.
-  std::unique_lock<std::mutex> lock;
-  if (node_log_) {
-    lock = logs_->Lock();
-    TCD_RETURN_IF_ERROR(logs_->AddLeaves(&batch, LogId::Own(),
-                                         {EntryLeaf(record.id, seq,
-                                                    crypto::EntryHashOf(chain.entry))})
-                            .status());
-  }
-  return CommitWithOutbox(&batch, record.id, "catalog append seq " + std::to_string(seq));
+  const std::string what = "catalog append seq " + std::to_string(seq);
+  if (!node_log_) return CommitWithOutbox(&batch, record.id, what);
+  // The entry becomes the next leaf of this node's log in the same write (catalog_group.cc).
+  return CommitAppend(&batch, record.id, EntryLeaf(record.id, seq, crypto::EntryHashOf(chain.entry)),
+                      what);
 }
 
 Status Catalog::CommitWithOutbox(rocksdb::WriteBatch* batch, const crypto::SessionId& id,

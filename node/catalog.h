@@ -18,6 +18,7 @@
 // another process holds the database open for writing; they see the state as of their Open().
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -214,6 +215,13 @@ class Catalog {
   // outbox_mu_, so that RemoveFromOutbox cannot interleave). `what` names it in errors.
   Status CommitWithOutbox(rocksdb::WriteBatch* batch, const crypto::SessionId& id,
                           const std::string& what);
+  // Group commit of Append (catalog_group.cc): the batch, with the node-log leaf `leaf`, is
+  // written in one synced write together with every other Append queued meanwhile; leaf
+  // indices follow queue order and the group is durable all or nothing, so there is no hole.
+  struct PendingAppend;
+  Status CommitAppend(rocksdb::WriteBatch* batch, const crypto::SessionId& id, Bytes leaf,
+                      const std::string& what);
+  Status CommitGroup(const std::vector<PendingAppend*>& group);
   // Adds the search index's changes for chain entries `entries` (encodings, in chain order) of
   // session `id` to `batch` (catalog_search.cc). An entry that does not decode is not indexed
   // (logged): the index never stands in the way of storing evidence.
@@ -259,6 +267,10 @@ class Catalog {
   bool search_ready_ = false;  // the search index is complete and of the current version
   std::mutex outbox_mu_;  // orders Append's outbox put against RemoveFromOutbox's check
   std::mutex repl_mu_;  // serializes UpdateRepl
+  std::mutex group_mu_;  // guards group_queue_, group_leader_
+  std::condition_variable group_cv_;
+  std::vector<PendingAppend*> group_queue_;  // waiting for the next group, in arrival order
+  bool group_leader_ = false;                // a group is being written
 };
 
 }  // namespace tcd::node
