@@ -7,6 +7,7 @@
 // order, and writes the lot with one sync, while the next Appends queue for the next group.
 #include <rocksdb/write_batch.h>
 
+#include <exception>
 #include <map>
 
 #include "node/catalog.h"
@@ -80,7 +81,12 @@ Status Catalog::CommitAppend(rocksdb::WriteBatch* batch, const crypto::SessionId
   std::vector<PendingAppend*> group;
   group.swap(group_queue_);
   l.unlock();
-  Status s = CommitGroup(group);
+  Status s;
+  try {
+    s = CommitGroup(group);
+  } catch (const std::exception& e) {  // e.g. bad_alloc: fail the group, never hang the others
+    s = Status::IOError(std::string("catalog append: ") + e.what());
+  }
   l.lock();
   for (PendingAppend* p : group) {
     p->status = s;

@@ -125,6 +125,10 @@ Result<Bytes> DecryptEntry(Store* store, const ExportSource& src, const crypto::
                               ": " + why);
   };
   auto blob = store->blobs()->GetUnverified(e.cipher_hash);
+  if (blob.status().IsNotFound() && src.report.evicted > 0)
+    return Status::NotFound("session " + src.sid + " seq " + std::to_string(e.seq) +
+                            ": its media was evicted here by retention after the central "
+                            "archive acknowledged it; export it at the province or central archive");
   if (blob.status().IsNotFound()) return fail(Problem::kMissingSegment, "is missing");
   if (!blob.ok())
     return blob.status().WithContext("session " + src.sid + ", seq " + std::to_string(e.seq));

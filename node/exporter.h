@@ -59,11 +59,12 @@ std::vector<RunPieces> PlanRuns(const std::vector<crypto::ChainEntry>& entries,
 // size and BLAKE2b-256 against the signed entry: every byte an export writes is proven by the
 // signed plaintext hash. A blob that is missing, has another size, fails its AEAD tag or
 // decrypts to other bytes is Corruption("session S does not verify at seq N (problem): …"),
-// as LoadForExport words it. (The ciphertext's own hash is `tcd verify`'s business: computing
+// as LoadForExport words it; one evicted by retention (the session verified with evicted
+// media) is NotFound saying so. (The ciphertext's own hash is `tcd verify`'s business: computing
 // it here would cost a third pass over every byte.)
 Result<Bytes> DecryptEntry(Store* store, const ExportSource& src, const crypto::ChainEntry& e);
 
-// Decrypts entries `seqs` of `src` in order (DecryptEntry), up to one per core ahead of the
+// Decrypts entries `seqs` of `src` in order (DecryptEntry), up to two per core ahead of the
 // caller, so that an export runs on every core while the caller writes. Memory: a few
 // segments. REQUIRES: `store` and `src` outlive it; Next() called at most seqs.size() times.
 class DecryptAhead {
