@@ -238,7 +238,8 @@ Result<VerifyReport> VerifySession(Store* store, const crypto::SessionId& sessio
   auto rec = store->catalog()->GetSession(session);
   TCD_ASSIGN_OR_RETURN(auto chain, store->catalog()->GetChain(session));
   // Blobs are read and hashed ahead of the walk on every core (BlobPrefetcher).
-  BlobPrefetcher prefetch(store->blobs(), options.blob_contents ? chain : decltype(chain){});
+  static const decltype(chain) kNoBlobs;  // both arms lvalues: the chain is not copied
+  BlobPrefetcher prefetch(store->blobs(), options.blob_contents ? chain : kNoBlobs);
   BlobChecker checker = [&](const crypto::Hash256& h, uint64_t size) -> Result<bool> {
     if (options.blob_contents) return prefetch.Check(h, size);
     TCD_ASSIGN_OR_RETURN(uint64_t got, store->blobs()->Size(h));
