@@ -137,5 +137,46 @@ TEST_F(CliErrors, KeygenRefusesToOverwriteAKey) {
   EXPECT_EQ(fs::status(keys + "/archive.key").permissions() & 0777, 0600);
 }
 
+// `tcd record` and `tcd node` run in tcd-capture (tools/cli.h, AddCaptureCommands): tcd itself
+// starts without FFmpeg's libraries, hands those two over with their arguments, and says what
+// is missing when tcd-capture is not next to it.
+TEST(CaptureHandOver, OnlyTcdCaptureLoadsFfmpeg) {
+  const std::string tcd = TCD_BINARY_PATH;
+  const std::string capture = (fs::path(tcd).parent_path() / "tcd-capture").string();
+  RunResult tcd_libs = testing::RunProgram("/usr/bin/ldd", {tcd});
+  ASSERT_EQ(tcd_libs.exit_code, 0) << tcd_libs.err;
+  EXPECT_EQ(tcd_libs.out.find("libavcodec"), std::string::npos) << tcd_libs.out;
+  EXPECT_EQ(tcd_libs.out.find("libavformat"), std::string::npos) << tcd_libs.out;
+  RunResult capture_libs = testing::RunProgram("/usr/bin/ldd", {capture});
+  ASSERT_EQ(capture_libs.exit_code, 0) << capture_libs.err;
+  EXPECT_NE(capture_libs.out.find("libavformat"), std::string::npos) << capture_libs.out;
+
+  RunResult help = RunTcd({"--help"});  // both listed, with what they do
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("Record one reception session"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("Run a node"), std::string::npos) << help.out;
+  RunResult record = RunTcd({"record", "--help"});  // answered by tcd-capture, as `tcd`
+  EXPECT_EQ(record.exit_code, 0) << record.err;
+  EXPECT_NE(record.out.find("--recipient"), std::string::npos) << record.out;
+  EXPECT_NE(record.out.find("tcd record"), std::string::npos) << record.out;
+  RunResult node = RunTcd({"node"});  // its own usage error
+  EXPECT_EQ(node.exit_code, 2);
+  EXPECT_NE(node.err.find("--config is required"), std::string::npos) << node.err;
+}
+
+TEST(CaptureHandOver, MissingTcdCaptureIsNamed) {
+  TempDir dir;
+  const std::string alone = dir / "tcd";
+  fs::copy_file(TCD_BINARY_PATH, alone);
+  for (const char* command : {"node", "record"}) {
+    RunResult r = testing::RunProgram(alone, {command, "--help"});
+    EXPECT_EQ(r.exit_code, 1) << command;
+    EXPECT_NE(r.err.find("cannot start " + std::string(dir / "tcd-capture")), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find(std::string("`tcd ") + command + "`"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(testing::RunProgram(alone, {"search", "--help"}).exit_code, 0);  // the rest works
+}
+
 }  // namespace
 }  // namespace tcd

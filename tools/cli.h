@@ -48,6 +48,20 @@ Command AddSearch(CLI::App& root);   // tools/cmd_search.cc
 Command AddReindex(CLI::App& root);  // tools/cmd_search.cc
 Command AddAudit(CLI::App& root);    // tools/cmd_audit.cc
 Command AddLog(CLI::App& root);      // tools/cmd_log.cc
+
+// `tcd record` and `tcd node` capture video, with FFmpeg, whose libraries (and theirs: about
+// 220 in all) take ~50 ms to load. So they live in a second program, `tcd-capture`, installed
+// next to `tcd`, and every other subcommand starts without FFmpeg. `tcd` hands them over
+// (tools/capture_exec.cc: execv, so the process id, arguments and environment stay);
+// `tcd-capture` runs them (tools/capture_here.cc) and every other subcommand too.
+constexpr const char* kRecordSummary = "Record one reception session (foreground)";
+constexpr const char* kNodeSummary =
+    "Run a node (recorder, province or central) from a configuration file";
+// `record` and `node`: in tcd-capture AddRecord and AddNode; in tcd, entries for --help.
+std::vector<Command> AddCaptureCommands(CLI::App& root);
+// In tcd, when argv[1] is `record` or `node`: replaces this process with tcd-capture, and
+// returns only when that failed, with the exit code, after saying why. Otherwise nullopt.
+std::optional<int> HandOverCapture(int argc, char** argv);
 // `tcd verify --audit --data DIR [--json]` (tools/cmd_audit.cc): exit 0 intact, 1 a problem.
 int RunVerifyAudit(const std::string& data_dir, bool json);
 // `tcd verify --completeness --data DIR [--json]` (tools/cmd_completeness.cc): exit 0 when

@@ -107,8 +107,7 @@ int RunNode(const NodeOptions& o) {
 
 Command AddNode(CLI::App& root) {
   auto o = std::make_shared<NodeOptions>();
-  CLI::App* app = root.add_subcommand(
-      "node", "Run a node (recorder, province or central) from a configuration file");
+  CLI::App* app = root.add_subcommand("node", kNodeSummary);
   app->add_option("--config", o->config, "TOML configuration (see ops/recorder.example.toml)")
       ->required();
   return {app, [o] { return RunNode(*o); }};

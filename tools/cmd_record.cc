@@ -115,7 +115,7 @@ int RunRecord(const RecordOptions& o) {
 
 Command AddRecord(CLI::App& root) {
   auto o = std::make_shared<RecordOptions>();
-  CLI::App* app = root.add_subcommand("record", "Record one reception session (foreground)");
+  CLI::App* app = root.add_subcommand("record", kRecordSummary);
   app->add_option("--data", o->data, "Archive data directory")->required();
   app->add_option("--node-key", o->node_key, "This node's node.key (signs the chain)")
       ->required();

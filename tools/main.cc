@@ -1,5 +1,6 @@
-// tcd: the one program of tcd-archive. Exit codes: 0 success, 1 failure or verification
-// problem, 2 usage error.
+// tcd: the program of tcd-archive (and tcd-capture, the same with the capture subcommands:
+// tools/cli.h, AddCaptureCommands). Exit codes: 0 success, 1 failure or verification problem,
+// 2 usage error.
 #include <iostream>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -9,6 +10,7 @@
 
 int main(int argc, char** argv) {
   using namespace tcd::tools;
+  if (std::optional<int> failed = HandOverCapture(argc, argv)) return *failed;
   auto logger = spdlog::stderr_color_mt("tcd");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_default_logger(logger);
@@ -16,10 +18,11 @@ int main(int argc, char** argv) {
 
   CLI::App app{"tcd: record, archive, export and verify citizen reception sessions"};
   app.require_subcommand(1);
-  std::vector<Command> commands = {AddKeygen(app), AddRecord(app), AddSessions(app),
-                                   AddExport(app), AddVerify(app), AddSession(app), AddNode(app),
-                                   AddStatus(app), AddEnroll(app),   AddSearch(app), AddReindex(app),
-                                   AddAudit(app),   AddLog(app)};
+  std::vector<Command> commands = {AddKeygen(app)};
+  for (Command& c : AddCaptureCommands(app)) commands.push_back(std::move(c));  // record, node
+  for (auto add : {AddSessions, AddExport, AddVerify, AddSession, AddStatus, AddEnroll, AddSearch,
+                   AddReindex, AddAudit, AddLog})
+    commands.push_back(add(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
