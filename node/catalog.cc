@@ -2,6 +2,7 @@
 #include "node/catalog_internal.h"
 #include "node/node_log.h"
 #include "node/search_index.h"
+#include "node/search_lists.h"
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
@@ -204,6 +205,14 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir, bool read
     if (g.ok() && v != "1")
       return Status::Corruption("catalog " + dir + ": unsupported format-version " + v);
     if (c->search_docs_) TCD_RETURN_IF_ERROR(c->ReindexIfMissing());  // only reads the marker
+    if (c->search_postings_ && c->search_cards_) {  // kept between searches (search_lists.h)
+      rocksdb::ReadOptions postings;
+      postings.prefix_same_as_start = true;  // one term's lists (prefix bloom filters)
+      c->postings_pool_ = std::make_unique<search_index::IteratorPool>(
+          c->db_.get(), c->search_postings_, postings);
+      c->cards_pool_ = std::make_unique<search_index::IteratorPool>(
+          c->db_.get(), c->search_cards_, rocksdb::ReadOptions());
+    }
   }
   rocksdb::Status g = c->db_->Get(rocksdb::ReadOptions(), c->meta_, kRoleKey, &c->role_);
   if (!g.ok() && !g.IsNotFound()) return FromRocks(g, "catalog " + dir + ": read node-role");
@@ -265,6 +274,8 @@ Status Catalog::SetRole(const std::string& role) {
 }
 
 Catalog::~Catalog() {
+  postings_pool_.reset();  // their iterators, before the families and the database
+  cards_pool_.reset();
   if (db_) {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close();

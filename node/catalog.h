@@ -97,6 +97,7 @@ struct WantedBlob {
 namespace search_index {
 struct PostFilter;
 class CardReader;
+class IteratorPool;
 }
 class NodeLogs;      // node/node_log.h
 struct SearchQuery;  // node/search.h
@@ -259,6 +260,9 @@ class Catalog {
   rocksdb::ColumnFamilyHandle* search_postings_ = nullptr;  // idem
   rocksdb::ColumnFamilyHandle* search_cards_ = nullptr;     // idem
   std::unique_ptr<NodeLogs> logs_;
+  // Read-only catalogs only: iterators over search_postings and search_cards kept between
+  // searches (node/search_lists.h).
+  std::unique_ptr<search_index::IteratorPool> postings_pool_, cards_pool_;
   bool track_outbox_ = false;
   bool sync_ = true;
   bool node_log_ = true;

@@ -320,11 +320,14 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
   rocksdb::ReadOptions scan = ro;  // across terms (prefix words)
   scan.prefix_same_as_start = false;
   scan.total_order_seek = true;
+  auto postings = [&] {  // an iterator over one term's lists
+    return postings_pool_ ? postings_pool_->Take()
+                          : si::IteratorPool::Ptr(db_->NewIterator(ro, search_postings_), {});
+  };
   std::vector<std::unique_ptr<Cursor>> cursors;
   for (const auto& t : terms) {
     if (!t.prefix) {
-      cursors.push_back(std::make_unique<TermCursor>(db_->NewIterator(ro, search_postings_),
-                                                     si::TermPrefix(t.field, t.word)));
+      cursors.push_back(std::make_unique<TermCursor>(postings(), si::TermPrefix(t.field, t.word)));
       continue;
     }
     std::vector<std::unique_ptr<Cursor>> parts;
@@ -338,8 +341,7 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
         return Status::InvalidArgument("'" + t.word + "*' matches more than " +
                                        std::to_string(kMaxPrefixTerms) +
                                        " different words: type more of the word");
-      parts.push_back(std::make_unique<TermCursor>(db_->NewIterator(ro, search_postings_),
-                                                   si::TermPrefix(t.field, term)));
+      parts.push_back(std::make_unique<TermCursor>(postings(), si::TermPrefix(t.field, term)));
       it->Seek(std::string(1, t.field) + term + '\x01');  // past every posting of `term`
     }
     TCD_RETURN_IF_ERROR(FromRocks(it->status(), "search: scan words"));
@@ -356,7 +358,7 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
   std::vector<SearchHit> hits;
   std::string pending;  // suffixes of matches whose documents are still to be read
   std::unique_ptr<rocksdb::Iterator> inbox;  // created when a received session is met
-  CardReader cards(db_.get(), search_cards_, ro);
+  CardReader cards(db_.get(), search_cards_, ro, cards_pool_.get());
   auto want = [&] { return q.limit == 0 ? size_t{64} : q.limit - hits.size(); };
   auto full = [&] { return q.limit != 0 && hits.size() >= q.limit; };
   si::PostFilter filter{terms, {}};

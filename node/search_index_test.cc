@@ -170,7 +170,7 @@ TEST(CardReaderTest, FindsExactlyTheStoredCardsClusteredOrScattered) {
   };
   for (const auto& c : cases) {
     rocksdb::ReadOptions ro;
-    search_index::CardReader reader(db.get(), db->DefaultColumnFamily(), ro);
+    search_index::CardReader reader(db.get(), db->DefaultColumnFamily(), ro, nullptr);
     for (const auto& batch : c.batches) {
       std::vector<std::string> names;
       for (int i : batch) names.push_back(key(i));

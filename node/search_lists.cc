@@ -6,6 +6,33 @@
 
 namespace tcd::node::search_index {
 
+void IteratorPool::Return::operator()(rocksdb::Iterator* it) const {
+  if (pool) {
+    std::lock_guard<std::mutex> lock(pool->mu_);
+    if (pool->kept_.size() < kKeep) {
+      pool->kept_.push_back(it);
+      return;
+    }
+  }
+  delete it;
+}
+
+IteratorPool::~IteratorPool() {
+  for (rocksdb::Iterator* it : kept_) delete it;
+}
+
+IteratorPool::Ptr IteratorPool::Take() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!kept_.empty()) {
+      rocksdb::Iterator* it = kept_.back();
+      kept_.pop_back();
+      return Ptr(it, Return{this});
+    }
+  }
+  return Ptr(db_->NewIterator(ro_, cf_), Return{this});
+}
+
 Result<bool> TermCursor::Seek(const std::string& target) {
   if (have_ && bucket_ >= target) return true;
   if (have_) {  // the next bucket is usually the one wanted
@@ -45,7 +72,7 @@ Status CardReader::Read(const std::vector<rocksdb::Slice>& keys) {
     for (; k < n; ++k) {
       const rocksdb::Slice& want = keys[k];
       if (!it_) {
-        it_.reset(db_->NewIterator(ro_, cards_));
+        it_ = pool_ ? pool_->Take() : IteratorPool::Ptr(db_->NewIterator(ro_, cards_), {});
         it_->Seek(want);
         ++seeks_;
       } else {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,33 @@
 #include "node/search_index.h"
 
 namespace tcd::node::search_index {
+
+// Iterators kept between the searches of a read-only catalog (`tcd search`, which runs one more
+// search per conference among its results): such a catalog never changes, so an iterator made
+// for one search serves the next, and making one costs about as much as a rare word's whole
+// query. Thread-safe.
+class IteratorPool {
+ public:
+  // Hands a taken iterator back to its pool (or deletes it: a null pool, or a full one).
+  struct Return {
+    class IteratorPool* pool = nullptr;
+    void operator()(rocksdb::Iterator* it) const;
+  };
+  using Ptr = std::unique_ptr<rocksdb::Iterator, Return>;
+  // `ro`: how every iterator of the pool reads (no snapshot: the catalog is read-only).
+  IteratorPool(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const rocksdb::ReadOptions& ro)
+      : db_(db), cf_(cf), ro_(ro) {}
+  ~IteratorPool();
+  Ptr Take();  // a kept iterator (positioned anywhere: seek first), else a new one
+
+ private:
+  static constexpr size_t kKeep = 16;  // enough for a query's terms and its cards
+  rocksdb::DB* const db_;
+  rocksdb::ColumnFamilyHandle* const cf_;
+  const rocksdb::ReadOptions ro_;
+  std::mutex mu_;
+  std::vector<rocksdb::Iterator*> kept_;  // owned
+};
 
 // The posting lists of one term, or of every term starting with a prefix, bucket by bucket
 // (newest first), able to jump forward.
@@ -34,14 +62,15 @@ class Cursor {
 // One term's lists: the keys `prefix | bucket` of an iterator over search_postings.
 class TermCursor : public Cursor {
  public:
-  TermCursor(rocksdb::Iterator* it, std::string prefix) : it_(it), prefix_(std::move(prefix)) {}
+  TermCursor(IteratorPool::Ptr it, std::string prefix)
+      : it_(std::move(it)), prefix_(std::move(prefix)) {}
   Result<bool> Seek(const std::string& target) override;
   const std::string& bucket() const override { return bucket_; }
   Result<std::string_view> List() override;
 
  private:
   Result<bool> Load();  // reads the iterator's bucket; false at the end of the term's lists
-  std::unique_ptr<rocksdb::Iterator> it_;
+  IteratorPool::Ptr it_;
   const std::string prefix_;
   std::string bucket_;
   bool have_ = false;
@@ -68,8 +97,10 @@ class UnionCursor : public Cursor {
 // than a seek. A query whose hits prove scattered switches to MultiGet for the rest.
 class CardReader {
  public:
-  CardReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cards, const rocksdb::ReadOptions& ro)
-      : db_(db), cards_(cards), ro_(ro) {}
+  // `pool`: where the walk's iterator comes from (null: a new one, read with `ro`).
+  CardReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cards, const rocksdb::ReadOptions& ro,
+             IteratorPool* pool)
+      : db_(db), cards_(cards), ro_(ro), pool_(pool) {}
   // Reads the cards stored under `keys` (ascending, and after any key of an earlier call).
   Status Read(const std::vector<rocksdb::Slice>& keys);
   // Key k's card from the last Read, or nullopt when there is none; valid until the next Read.
@@ -80,7 +111,8 @@ class CardReader {
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const cards_;
   const rocksdb::ReadOptions ro_;
-  std::unique_ptr<rocksdb::Iterator> it_;  // created by the first walk
+  IteratorPool* const pool_;
+  IteratorPool::Ptr it_;  // taken by the first walk
   bool scattered_ = false;                 // MultiGet only from now on
   size_t stepped_ = 0, seeks_ = 0;         // cards reached by stepping, and by seeking
   size_t walked_ = 0;                      // keys of the last Read found by the walk

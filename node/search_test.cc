@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "node/search_test_fixture.h"
 
@@ -120,6 +121,62 @@ TEST_F(GeneratedSearchTest, AnswersSurviveCompactionAndLaterAppends) {
   check("after appends on compacted lists");
   ASSERT_TRUE(catalog_->Compact().ok());
   check("after a second compaction");
+}
+
+// A read-only catalog (`tcd search`) keeps its iterators between searches: a search after
+// one that stopped anywhere (a limit reached mid-bucket, a prefix word's many lists, an error)
+// answers the same, also with four threads searching at once.
+TEST_F(GeneratedSearchTest, ReadOnlyCatalogAnswersManySearchesAlike) {
+  ASSERT_TRUE(catalog_->Compact().ok());  // no write-ahead log left for the read-only open
+  catalog_.reset();
+  auto ro = Catalog::Open(dir_.string(), true);
+  ASSERT_TRUE(ro.ok()) << ro.status().ToString();
+  catalog_ = std::move(ro).value();
+  std::mt19937 rng(13);
+  std::vector<SearchQuery> queries;
+  for (int round = 0; round < 240; ++round) {
+    queries.push_back(RandomQuery(rng, round, all_));
+    if (round % 5 == 0) queries.back().text = "ng*";  // many lists, one per word
+    if (round % 7 == 0) queries.back().text = "1*";   // too many words: refused
+  }
+  std::vector<Result<std::vector<crypto::SessionId>>> want;
+  for (const auto& q : queries) {
+    auto hits = catalog_->Search(q);
+    if (!hits.ok()) {
+      want.push_back(hits.status());
+      continue;
+    }
+    std::vector<crypto::SessionId> ids;
+    for (const auto& h : *hits) ids.push_back(h.session.id);
+    if (q.text != "ng*" && q.text != "1*") {
+      EXPECT_EQ(ids, Reference(q)) << Describe(q);
+    }
+    want.push_back(std::move(ids));
+  }
+  auto search_all = [&](size_t from, std::vector<std::string>* wrong) {
+    for (size_t k = 0; k < queries.size(); ++k) {
+      const size_t i = (from + k) % queries.size();
+      auto hits = catalog_->Search(queries[i]);
+      if (hits.ok() != want[i].ok()) {
+        wrong->push_back("query " + std::to_string(i) + ": " + hits.status().ToString());
+        continue;
+      }
+      if (!hits.ok()) continue;
+      std::vector<crypto::SessionId> ids;
+      for (const auto& h : *hits) ids.push_back(h.session.id);
+      if (ids != *want[i]) wrong->push_back("query " + std::to_string(i) + " " + Describe(queries[i]));
+    }
+  };
+  std::vector<std::string> wrong;
+  search_all(0, &wrong);  // again, with the kept iterators
+  EXPECT_TRUE(wrong.empty()) << wrong.size() << " answers changed, first: " << wrong.front();
+  std::vector<std::vector<std::string>> per_thread(4);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < per_thread.size(); ++t)
+    threads.emplace_back(search_all, t * 60, &per_thread[t]);
+  for (auto& t : threads) t.join();
+  for (const auto& w : per_thread)
+    EXPECT_TRUE(w.empty()) << w.size() << " answers changed in a thread, first: " << w.front();
 }
 
 TEST_F(GeneratedSearchTest, DiacriticFreeNamesFindVietnameseNames) {
