@@ -5,6 +5,7 @@
 #include <rocksdb/merge_operator.h>
 
 #include <unistd.h>
+#include <utf8proc.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -34,6 +35,32 @@ TEST(TextFoldTest, FoldsVietnameseDiacriticsCaseAndDStroke) {
   EXPECT_EQ(FoldWords("  a\xff" "b  "), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(FoldText("--- / ---"), "");
   EXPECT_EQ(FoldText("Ｎｇｕｙｅｎ"), "nguyen");  // full-width compatibility forms
+}
+
+// FoldWords keeps what the code points below U+2000 fold to: every code point, alone and
+// between letters, and random Vietnamese text fold exactly as utf8proc folds them.
+TEST(TextFoldTest, KeptFoldingsEqualUtf8procForEveryCodePoint) {
+  size_t differ = 0;
+  std::string first;
+  for (int32_t cp = 0; cp < 0x110000; ++cp) {
+    if (cp >= 0xd800 && cp < 0xe000) continue;  // surrogates are not UTF-8
+    utf8proc_uint8_t buf[4];
+    const auto n = utf8proc_encode_char(cp, buf);
+    const std::string c(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
+    for (const std::string& s : {c, "a" + c + "b", "1" + c + " " + c + "\xff"}) {
+      if (FoldWords(s) == FoldWordsUncached(s)) continue;
+      if (differ++ == 0) first = "U+" + std::to_string(cp);
+    }
+  }
+  EXPECT_EQ(differ, 0u) << "first: " << first;
+  std::mt19937 rng(3);
+  const std::vector<std::string> pieces = {"Nguyễn", "ĐẶNG", "đ", "Ươm", "ỹ", "e\xcc\x81", "-",
+                                           " ", "Ｎ", "ß", "İ", "½", "\xc3", "KN-2024/17", "ǅ"};
+  for (int i = 0; i < 2000; ++i) {
+    std::string s;
+    for (int k = 0; k < 8; ++k) s += pieces[rng() % pieces.size()];
+    ASSERT_EQ(FoldWords(s), FoldWordsUncached(s)) << s;
+  }
 }
 
 TEST(TextFoldTest, CellsCountColumnsNotBytes) {

@@ -16,6 +16,9 @@
 namespace tcd::node {
 
 std::vector<std::string> FoldWords(std::string_view utf8);
+// The same computed with utf8proc for every code point: FoldWords keeps the folding of the
+// code points below U+2000 after their first use (tests compare the two).
+std::vector<std::string> FoldWordsUncached(std::string_view utf8);
 // The folded words joined by single spaces ("" when there are none).
 std::string FoldText(std::string_view utf8);
 
