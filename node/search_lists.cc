@@ -7,7 +7,7 @@
 namespace tcd::node::search_index {
 
 void IteratorPool::Return::operator()(rocksdb::Iterator* it) const {
-  if (pool) {
+  if (pool && it->status().ok()) {
     std::lock_guard<std::mutex> lock(pool->mu_);
     if (pool->kept_.size() < kKeep) {
       pool->kept_.push_back(it);

@@ -26,9 +26,10 @@ namespace tcd::node::search_index {
 // query. Thread-safe.
 class IteratorPool {
  public:
-  // Hands a taken iterator back to its pool (or deletes it: a null pool, or a full one).
+  // Hands a taken iterator back to its pool, or deletes it: a null pool, a full one, or an
+  // iterator that met an error.
   struct Return {
-    class IteratorPool* pool = nullptr;
+    IteratorPool* pool = nullptr;
     void operator()(rocksdb::Iterator* it) const;
   };
   using Ptr = std::unique_ptr<rocksdb::Iterator, Return>;
