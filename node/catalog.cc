@@ -150,6 +150,15 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir, bool read
   // that replay stays well under a second.
   options.max_total_wal_size = 64 << 20;
   options.info_log = std::make_shared<SpdlogLogger>();
+  if (read_only) {
+    // A read-only open is a command (`tcd search`: 12 ms in all) that never compacts: it skips
+    // the statistics compactions use and the size check of every table file (a damaged file
+    // still fails when read), and opens the few tables it loads up front on this thread, not
+    // on 16 new ones. 4.2 → 1.9 ms on the benchmark's 1,000,000-session catalog.
+    options.skip_stats_update_on_db_open = true;
+    options.skip_checking_sst_file_sizes_on_db_open = true;
+    options.max_file_opening_threads = 1;
+  }
   std::vector<std::string> existing;
   if (read_only) {
     rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(options, dir, &existing);
