@@ -170,12 +170,30 @@ TEST(CaptureHandOver, MissingTcdCaptureIsNamed) {
   fs::copy_file(TCD_BINARY_PATH, alone);
   for (const char* command : {"node", "record"}) {
     RunResult r = testing::RunProgram(alone, {command, "--help"});
-    EXPECT_EQ(r.exit_code, 1) << command;
+    EXPECT_EQ(r.exit_code, 69) << command;  // EX_UNAVAILABLE: the unit does not restart on it
     EXPECT_NE(r.err.find("cannot start " + std::string(dir / "tcd-capture")), std::string::npos)
         << r.err;
     EXPECT_NE(r.err.find(std::string("`tcd ") + command + "`"), std::string::npos) << r.err;
   }
   EXPECT_EQ(testing::RunProgram(alone, {"search", "--help"}).exit_code, 0);  // the rest works
+
+  // A tcd in tcd-capture's place would start itself forever: it says so at once instead.
+  fs::copy_file(TCD_BINARY_PATH, dir / "tcd-capture");
+  RunResult loop = testing::RunProgram(alone, {"node", "--help"});
+  EXPECT_EQ(loop.exit_code, 69);
+  EXPECT_NE(loop.err.find("is a tcd, not tcd-capture"), std::string::npos) << loop.err;
+}
+
+TEST(CaptureHandOver, TcdCaptureRefusesATcdOfAnotherBuild) {
+  const std::string capture =
+      (fs::path(TCD_BINARY_PATH).parent_path() / "tcd-capture").string();
+  RunResult r = testing::RunProgram(
+      "/usr/bin/env", {"TCD_HANDED_OVER_BY=20200101T000000Z-000000000000", capture, "node",
+                       "--help"});
+  EXPECT_EQ(r.exit_code, 69);
+  EXPECT_NE(r.err.find("another build"), std::string::npos) << r.err;
+  RunResult direct = testing::RunProgram(capture, {"node", "--help"});  // started by hand: fine
+  EXPECT_EQ(direct.exit_code, 0) << direct.err;
 }
 
 }  // namespace

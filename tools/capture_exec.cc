@@ -3,14 +3,18 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <string>
 #include <system_error>
 
 #include "tools/cli.h"
 
 namespace tcd::tools {
+
+constexpr const char* kBuildId = TCD_BUILD_ID;  // the same in tcd and tcd-capture of one build
 
 std::vector<Command> AddCaptureCommands(CLI::App& root) {
   // Listed by `tcd --help`; never parsed here: HandOverCapture runs first.
@@ -23,19 +27,22 @@ std::vector<Command> AddCaptureCommands(CLI::App& root) {
 std::optional<int> HandOverCapture(int argc, char** argv) {
   if (argc < 2 || (std::strcmp(argv[1], "record") != 0 && std::strcmp(argv[1], "node") != 0))
     return std::nullopt;
+  const std::string command = std::string("`tcd ") + argv[1] + "`";
+  auto fail = [&](const std::string& what) {
+    std::cerr << "tcd: error: " << what << " (tcd-capture runs " << command
+              << "; install it from the same build next to tcd: ops/install-node does)\n";
+    return kExitCaptureUnavailable;
+  };
+  if (std::getenv(kHandOverVariable) != nullptr)  // a tcd started by tcd, not by tcd-capture
+    return fail("the tcd-capture next to this program is a tcd, not tcd-capture");
+  // Its directory: /proc/self/exe, else argv[0] when it has one; else tcd-capture on PATH.
   std::error_code ec;
-  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) {
-    std::cerr << "tcd: error: cannot find this program's own path (/proc/self/exe: "
-              << ec.message() << "), so not tcd-capture, which runs `tcd " << argv[1] << "`\n";
-    return kExitFailed;
-  }
-  const std::string capture = (self.parent_path() / "tcd-capture").string();
-  execv(capture.c_str(), argv);  // argv[0] stays: messages and --help still say `tcd`
-  std::cerr << "tcd: error: cannot start " << capture << ", which runs `tcd " << argv[1]
-            << "` (it holds the FFmpeg capture): " << std::strerror(errno)
-            << "; install it next to " << self.string() << " (ops/install-node does)\n";
-  return kExitFailed;
+  std::filesystem::path dir = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
+  if (ec && std::strchr(argv[0], '/') != nullptr) dir = std::filesystem::path(argv[0]).parent_path();
+  const std::string capture = dir.empty() ? "tcd-capture" : (dir / "tcd-capture").string();
+  setenv(kHandOverVariable, kBuildId, 1);
+  execvp(capture.c_str(), argv);  // argv[0] stays: messages and --help still say `tcd`
+  return fail("cannot start " + capture + ": " + std::strerror(errno));
 }
 
 }  // namespace tcd::tools

@@ -59,9 +59,13 @@ constexpr const char* kNodeSummary =
     "Run a node (recorder, province or central) from a configuration file";
 // `record` and `node`: in tcd-capture AddRecord and AddNode; in tcd, entries for --help.
 std::vector<Command> AddCaptureCommands(CLI::App& root);
-// In tcd, when argv[1] is `record` or `node`: replaces this process with tcd-capture, and
-// returns only when that failed, with the exit code, after saying why. Otherwise nullopt.
+// In tcd, when argv[1] is `record` or `node`: replaces this process with tcd-capture (found
+// next to tcd, else on PATH), telling it this build's id in kHandOverVariable. In tcd-capture:
+// refuses a tcd of another build. Returns only on failure, with kExitCaptureUnavailable after
+// saying why (no tcd-capture, another build's, or a tcd in its place); otherwise nullopt.
 std::optional<int> HandOverCapture(int argc, char** argv);
+constexpr int kExitCaptureUnavailable = 69;  // EX_UNAVAILABLE: systemd does not restart on it
+constexpr const char* kHandOverVariable = "TCD_HANDED_OVER_BY";  // its value: the build id
 // `tcd verify --audit --data DIR [--json]` (tools/cmd_audit.cc): exit 0 intact, 1 a problem.
 int RunVerifyAudit(const std::string& data_dir, bool json);
 // `tcd verify --completeness --data DIR [--json]` (tools/cmd_completeness.cc): exit 0 when

@@ -1,7 +1,8 @@
 // tcd node --config FILE: runs a node in the foreground (systemd runs it as a service).
 // Exit codes: 0 clean stop, 78 bad configuration or keys (EX_CONFIG), 73 data directory
-// unusable (EX_CANTCREAT), 1 other failures. systemd's unit does not restart on 78 and 73:
-// retrying cannot fix them, and a crash loop would only fill the journal.
+// unusable (EX_CANTCREAT), 1 other failures; started as `tcd node`, 69 when tcd-capture is
+// missing or from another build (tools/cli.h, HandOverCapture). systemd's unit does not restart
+// on 78, 73 and 69: retrying cannot fix them, and a crash loop would only fill the journal.
 #include <signal.h>
 
 #include <atomic>
