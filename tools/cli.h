@@ -52,7 +52,7 @@ Command AddLog(CLI::App& root);      // tools/cmd_log.cc
 // `tcd record` and `tcd node` capture video, with FFmpeg, whose libraries (and theirs: about
 // 220 in all) take ~50 ms to load. So they live in a second program, `tcd-capture`, installed
 // next to `tcd`, and every other subcommand starts without FFmpeg. `tcd` hands them over
-// (tools/capture_exec.cc: execv, so the process id, arguments and environment stay);
+// (tools/capture_exec.cc: execvp, so the process id, arguments and environment stay);
 // `tcd-capture` runs them (tools/capture_here.cc) and every other subcommand too.
 constexpr const char* kRecordSummary = "Record one reception session (foreground)";
 constexpr const char* kNodeSummary =
