@@ -26,7 +26,8 @@ constexpr const char* kRoleKey = "node-role";  // meta family: Catalog::SetRole
 constexpr const char* kLogKey = "node-log";    // meta family: "1" once every entry is logged
 const char* const kCfNames[] = {"default", "sessions", "chain",       "blobs",
                                 "meta",    "repl",     "outbox",      "inbox",
-                                "search_docs", "search_postings", "search_cards", "log"};
+                                "search_docs", "search_postings", "search_cards", "log",
+                                "search_ids"};
 
 // Shared by every family of every catalog in the process: filled only by what is read, so a
 // recorder's small catalog uses little of it. At a province or central archive it holds the
@@ -54,6 +55,7 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::string& name) {
     o.merge_operator = search_index::PostingsMerge();
     o.compression = rocksdb::kNoCompression;
   }
+  if (name == "search_ids") o.merge_operator = search_index::NumberMerge();
   if (name == "search_docs" || name == "search_cards") {
     // A page of results is up to 50 point reads in one of these: a hash index in each block,
     // with a restart point at every key, finds a record without a binary search or a scan, and
@@ -199,6 +201,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir, bool read
   c->search_docs_ = by_name[8];
   c->search_postings_ = by_name[9];
   c->search_cards_ = by_name[10];
+  c->search_ids_ = by_name[12];
   if (by_name[11]) c->logs_ = std::make_unique<NodeLogs>(c->db_.get(), by_name[11]);
   c->read_only_ = read_only;
   if (!read_only) {

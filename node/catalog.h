@@ -18,6 +18,7 @@
 // another process holds the database open for writing; they see the state as of their Open().
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -175,6 +176,8 @@ class Catalog {
   // Rebuilds the search index from the chain entries (writable catalogs only): drops it and
   // indexes every session again, in batches. `progress(done, total)` after each session.
   Status Reindex(const std::function<void(uint64_t, uint64_t)>& progress = {});
+  // True when opening this catalog rebuilt its index (it had none of the current layout).
+  bool reindexed_on_open() const { return reindexed_on_open_; }
   // Rewrites every family into its final shape (full compaction), e.g. after a reindex or a
   // bulk load, so that reads find bloom filters and few files. Writable catalogs only.
   Status Compact();
@@ -235,15 +238,16 @@ class Catalog {
   // Rebuilds the index when the catalog has none yet (created before the index existed, or a
   // rebuild was interrupted).
   Status ReindexIfMissing();
-  // Reads the cards (keys card_prefix | suffix, through *cards) of the matches `suffixes`
-  // (24-byte posting suffixes, concatenated, ascending), their replication records and, when
-  // q.with_metadata or `filter` needs them, their documents (one MultiGet each); appends the
-  // ones that pass `filter` and q.states to *hits (up to q.limit), and clears *suffixes.
-  // *inbox is created when first needed.
+  // Reads the cards (keys card_prefix | doc key, through *cards) of the matches `postings`
+  // (ascending, every session of each time slot they are in), then, of the sessions that
+  // started in q's time range, when q.with_metadata or `filter` needs them, their documents,
+  // and the replication records of the hits kept (one MultiGet each); appends the ones that pass
+  // `filter` and q.states to *hits newest first (up to q.limit), and clears *postings. *inbox is
+  // created when first needed.
   Status ReadHits(const rocksdb::ReadOptions& ro, search_index::CardReader* cards,
                   std::unique_ptr<rocksdb::Iterator>* inbox, const SearchQuery& q,
                   const search_index::PostFilter& filter, const std::string& card_prefix,
-                  std::string* suffixes, std::vector<SearchHit>* hits);
+                  std::vector<uint64_t>* postings, std::vector<SearchHit>* hits);
   // Where complete copies of the session are, from its replication record and the inbox.
   Result<SessionLocation> Locate(const SessionRecord& s, const ReplRecord& r,
                                  rocksdb::Iterator* inbox);
@@ -259,6 +263,9 @@ class Catalog {
   rocksdb::ColumnFamilyHandle* search_docs_ = nullptr;      // idem
   rocksdb::ColumnFamilyHandle* search_postings_ = nullptr;  // idem
   rocksdb::ColumnFamilyHandle* search_cards_ = nullptr;     // idem
+  rocksdb::ColumnFamilyHandle* search_ids_ = nullptr;       // idem
+  // The next session number the index gives (search_index.h), once read from search_ids.
+  std::atomic<uint32_t> next_number_{0};
   std::unique_ptr<NodeLogs> logs_;
   // Read-only catalogs only: iterators over search_postings and search_cards kept between
   // searches (node/search_lists.h).
@@ -268,6 +275,7 @@ class Catalog {
   bool node_log_ = true;
   bool read_only_ = false;
   std::string role_;
+  bool reindexed_on_open_ = false;
   bool search_ready_ = false;  // the search index is complete and of the current version
   std::mutex outbox_mu_;  // orders Append's outbox put against RemoveFromOutbox's check
   std::mutex repl_mu_;  // serializes UpdateRepl

@@ -23,13 +23,8 @@ namespace {
 constexpr const char* kIndexMetaKey = "search-index-version";
 constexpr const char* kIndexVersion = kSearchIndexVersion;
 constexpr size_t kMaxPrefixTerms = 64;
-// A term stops being read when a bucket of it holds at least kResidualMin postings and
-// kResidualRatio times the shortest list's: reading ~100 KB from the page cache into the block
-// cache (~50 µs in a fresh `tcd search`) costs more than checking the ~16 candidates' documents.
-constexpr size_t kResidualMin = 1024;
-constexpr size_t kResidualRatio = 256;
-using si::Cursor, si::TermCursor, si::UnionCursor, si::List, si::Gallop, si::Less,
-    si::NextBucket, si::CardReader;
+using si::Cursor, si::TermCursor, si::UnionCursor, si::List, si::Gallop, si::NextBucket,
+    si::CardReader;
 
 // Splits `text` into folded query words; a word typed with a trailing '*' is a prefix.
 Status AddWords(char field, const std::string& text, const char* option, std::vector<si::QueryTerm>* out) {
@@ -89,16 +84,14 @@ bool OneValueHasAll(ByteView meta_body, std::string_view key,
 }  // namespace
 
 bool si::PostFilter::NeedsMetadata() const {
-  return !residual.empty() || std::any_of(terms.begin(), terms.end(), [](const si::QueryTerm& t) {
+  return std::any_of(terms.begin(), terms.end(), [](const si::QueryTerm& t) {
     return t.field == si::kChair || t.field == si::kParticipant;
   });
 }
 
 bool si::PostFilter::operator()(ByteView meta_body) const {
   return OneValueHasAll(meta_body, "chair", terms, si::kChair) &&
-         OneValueHasAll(meta_body, "participant", terms, si::kParticipant) &&
-         std::all_of(residual.begin(), residual.end(),
-                     [&](const si::QueryTerm& t) { return si::DocHasTerm(meta_body, t); });
+         OneValueHasAll(meta_body, "participant", terms, si::kParticipant);
 }
 
 std::string LocationText(const SessionLocation& l) {
@@ -134,15 +127,34 @@ std::vector<std::string> SearchHit::All(std::string_view key) const {
 
 Status Catalog::IndexForSearch(rocksdb::WriteBatch* batch, const SessionRecord& record,
                                const std::vector<ByteView>& entries) {
-  if (!search_docs_ || !search_postings_) return Status::OK();
-  const std::string key = si::Suffix(record.start_us, record.id);
+  if (!search_docs_ || !search_postings_ || !search_ids_) return Status::OK();
+  const std::string id_key = IdKey(record.id);
+  std::optional<si::Posting> key;  // the session's doc key, once read or given
+  bool key_read = false;
   std::optional<si::Doc> doc;  // the session's document, once read or begun
   bool meta_changed = false;   // an open or annotation entry was indexed
   bool absent = false;         // no document yet (before the open entry is indexed)
+  auto read_key = [&]() -> Status {
+    if (key_read) return Status::OK();
+    key_read = true;
+    std::string v;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), search_ids_, id_key, &v);
+    if (s.IsNotFound()) return Status::OK();
+    TCD_RETURN_IF_ERROR(FromRocks(s, "search index: read session's document key"));
+    if (v.size() != si::kDocKeySize)
+      return Status::Corruption("search index: session " + crypto::SessionIdToString(record.id) +
+                                ": document key of " + std::to_string(v.size()) +
+                                " bytes: run `tcd reindex`");
+    key = si::DocKeyOf(v);
+    return Status::OK();
+  };
   auto load = [&]() -> Status {
     if (doc || absent) return Status::OK();
+    TCD_RETURN_IF_ERROR(read_key());
     std::string v;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), search_docs_, key, &v);
+    rocksdb::Status s = key ? db_->Get(rocksdb::ReadOptions(), search_docs_,
+                                       si::DocKeyBytes(*key), &v)
+                            : rocksdb::Status::NotFound();
     if (s.IsNotFound()) {
       absent = true;
       return Status::OK();
@@ -152,6 +164,7 @@ Status Catalog::IndexForSearch(rocksdb::WriteBatch* batch, const SessionRecord& 
     doc = std::move(d);
     return Status::OK();
   };
+  std::string posting;  // the merge operand of the session's postings (one posting)
   for (ByteView enc : entries) {
     auto e = crypto::DecodeEntry(enc);
     if (!e.ok()) {
@@ -175,28 +188,46 @@ Status Catalog::IndexForSearch(rocksdb::WriteBatch* batch, const SessionRecord& 
       continue;
     }
     if (open) {
+      TCD_RETURN_IF_ERROR(read_key());
+      if (!key) {  // the session's first indexing: its number
+        const uint32_t number = next_number_.fetch_add(1);
+        if (number == UINT32_MAX) {
+          spdlog::error("search index: session numbers exhausted: session {} not indexed; run "
+                        "`tcd reindex`", crypto::SessionIdToString(record.id));
+          return Status::OK();
+        }
+        key = si::DocKey(record.start_us, number);
+        batch->Put(search_ids_, id_key, si::DocKeyBytes(*key));
+        const uint32_t next = number + 1;
+        const char be[4] = {static_cast<char>(next >> 24), static_cast<char>(next >> 16),
+                            static_cast<char>(next >> 8), static_cast<char>(next)};
+        batch->Merge(search_ids_, si::kNextNumberKey, rocksdb::Slice(be, 4));
+      }
       doc = si::Doc{};
     } else {
       TCD_RETURN_IF_ERROR(load());
       if (!doc) continue;  // no open entry indexed: nothing to amend
     }
+    if (posting.empty()) si::EncodePostings(si::BucketBase(si::BucketOf(*key)), {*key}, &posting);
     for (const auto& term : si::PostingTerms(*pairs, open))
-      batch->Merge(search_postings_, si::PostingKey(term, key), key);
+      batch->Merge(search_postings_, si::PostingKey(term, *key), posting);
     doc->meta.insert(doc->meta.end(), pairs->begin(), pairs->end());
     meta_changed = true;
   }
   TCD_RETURN_IF_ERROR(load());
   if (!doc) return Status::OK();
+  if (posting.empty()) si::EncodePostings(si::BucketBase(si::BucketOf(*key)), {*key}, &posting);
   if (meta_changed)  // pairs with the values already there (merging is idempotent)
     for (const auto& term : si::PairTerms(doc->meta))
-      batch->Merge(search_postings_, si::PostingKey(term, key), key);
+      batch->Merge(search_postings_, si::PostingKey(term, *key), posting);
   doc->session = EncodeSessionRecord(record);  // the summary shown in results, kept current
+  const std::string doc_key = si::DocKeyBytes(*key);
   Bytes d = si::EncodeDoc(*doc);
-  batch->Put(search_docs_, key, ToSlice(d));
+  batch->Put(search_docs_, doc_key, ToSlice(d));
   if (search_cards_) {
     Bytes c = si::EncodeCard(doc->session, doc->meta);
     for (const auto& prefix : si::CardPrefixes(doc->meta))
-      batch->Put(search_cards_, prefix + key, ToSlice(c));
+      batch->Put(search_cards_, prefix + doc_key, ToSlice(c));
   }
   return Status::OK();
 }
@@ -207,19 +238,34 @@ Status Catalog::ReindexIfMissing() {
   if (!s.ok() && !s.IsNotFound())
     return FromRocks(s, "catalog: read " + std::string(kIndexMetaKey));
   search_ready_ = s.ok() && v == kIndexVersion;
+  if (search_ready_ && !read_only_ && search_ids_) {
+    std::string next;
+    rocksdb::Status g = db_->Get(rocksdb::ReadOptions(), search_ids_, si::kNextNumberKey, &next);
+    if (!g.ok() && !g.IsNotFound()) return FromRocks(g, "catalog: read the next session number");
+    if (g.ok() && next.size() != 4)
+      return Status::Corruption("catalog: search index's next session number is " +
+                                std::to_string(next.size()) + " bytes: run `tcd reindex`");
+    if (g.ok())
+      next_number_ = static_cast<uint32_t>(static_cast<uint8_t>(next[0])) << 24 |
+                     static_cast<uint32_t>(static_cast<uint8_t>(next[1])) << 16 |
+                     static_cast<uint32_t>(static_cast<uint8_t>(next[2])) << 8 |
+                     static_cast<uint8_t>(next[3]);
+  }
   if (search_ready_ || read_only_) return Status::OK();
+  reindexed_on_open_ = true;
   return Reindex([](uint64_t done, uint64_t total) {
     if (done == 1) spdlog::info("catalog has no current search index: indexing {} sessions", total);
+    if (done % 100000 == 0) spdlog::info("indexed {} of {} sessions", done, total);
   });
 }
 
 Status Catalog::Reindex(const std::function<void(uint64_t, uint64_t)>& progress) {
-  if (!search_docs_ || !search_postings_)
+  if (!search_docs_ || !search_postings_ || !search_ids_)
     return Status::InvalidArgument("catalog is read-only: reindex needs it writable");
   rocksdb::WriteOptions wo;
   wo.sync = true;
   TCD_RETURN_IF_ERROR(FromRocks(db_->Delete(wo, meta_, kIndexMetaKey), "reindex: mark stale"));
-  const std::string all_ids(25, '\xff');  // above every 24-byte document key / field byte
+  const std::string all_ids(25, '\xff');  // above every key of the four families
   TCD_RETURN_IF_ERROR(FromRocks(db_->DeleteRange(wo, search_docs_, "", all_ids),
                                 "reindex: clear documents"));
   TCD_RETURN_IF_ERROR(FromRocks(db_->DeleteRange(wo, search_postings_, "", all_ids),
@@ -227,8 +273,26 @@ Status Catalog::Reindex(const std::function<void(uint64_t, uint64_t)>& progress)
   if (search_cards_)
     TCD_RETURN_IF_ERROR(FromRocks(db_->DeleteRange(wo, search_cards_, "", all_ids),
                                   "reindex: clear cards"));
+  TCD_RETURN_IF_ERROR(FromRocks(db_->DeleteRange(wo, search_ids_, "", all_ids),
+                                "reindex: clear session numbers"));
   search_ready_ = false;
-  TCD_ASSIGN_OR_RETURN(std::vector<crypto::SessionId> ids, ListSessionIds());
+  next_number_ = 0;
+  // Sessions are numbered oldest first, so that the sessions of one time slot have near
+  // numbers and their postings small deltas (search_index.h).
+  TCD_ASSIGN_OR_RETURN(std::vector<crypto::SessionId> all, ListSessionIds());
+  std::vector<std::pair<int64_t, crypto::SessionId>> by_start;
+  by_start.reserve(all.size());
+  for (const auto& id : all) {
+    auto record = GetSession(id);  // none: chain entries without a summary, which
+    if (record.ok())               // `tcd verify` reports; nothing to show in results
+      by_start.emplace_back(record->start_us, id);
+    else if (!record.status().IsNotFound())
+      return record.status();
+  }
+  std::sort(by_start.begin(), by_start.end());
+  std::vector<crypto::SessionId> ids;
+  ids.reserve(by_start.size());
+  for (const auto& [start, id] : by_start) ids.push_back(id);
   rocksdb::WriteOptions bulk;  // made durable by the synced marker write at the end
   rocksdb::WriteBatch batch;
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -245,11 +309,8 @@ Status Catalog::Reindex(const std::function<void(uint64_t, uint64_t)>& progress)
     }
     TCD_RETURN_IF_ERROR(FromRocks(it->status(), "reindex: read chain"));
     std::vector<ByteView> views(encodings.begin(), encodings.end());
-    auto record = GetSession(ids[i]);  // none: chain entries without a summary, which
-    if (record.ok())                   // `tcd verify` reports; nothing to show in results
-      TCD_RETURN_IF_ERROR(IndexForSearch(&batch, *record, views));
-    else if (!record.status().IsNotFound())
-      return record.status();
+    TCD_ASSIGN_OR_RETURN(SessionRecord record, GetSession(ids[i]));
+    TCD_RETURN_IF_ERROR(IndexForSearch(&batch, record, views));
     if (batch.Count() > 20000 || i + 1 == ids.size()) {
       TCD_RETURN_IF_ERROR(FromRocks(db_->Write(bulk, &batch), "reindex: write"));
       batch.Clear();
@@ -349,30 +410,32 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
   }
 
   // Leapfrog over buckets that every term has; in each, intersect the lists in memory, driven
-  // by the shortest, from the newest posting not after --to to the last one not before --from.
-  const crypto::SessionId zero{};
-  const std::string first = q.to_us ? si::Suffix(*q.to_us - 1, zero) : std::string();
-  std::optional<std::string> end;  // postings >= this are before --from
-  if (q.from_us) end = si::Suffix(*q.from_us - 1, zero);
-  std::string bucket = q.to_us ? first.substr(0, si::kBucketSize) : std::string(si::kBucketSize, '\0');
+  // by the shortest, from the slot of --to to the slot of --from (ReadHits drops the sessions
+  // of those two slots outside the range).
+  std::optional<si::Posting> first, last;  // the first and the last posting in range
+  if (q.to_us) first = si::DocKey(*q.to_us - 1, 0);
+  if (q.from_us) last = si::DocKey(*q.from_us, UINT32_MAX);
+  std::string bucket = first ? si::BucketOf(*first) : std::string(si::kBucketSize, '\0');
   std::vector<SearchHit> hits;
-  std::string pending;  // suffixes of matches whose documents are still to be read
+  // Matches whose cards are still to be read; read once they are at least what the page still
+  // wants and whole slots (a slot's sessions are put in time order from their cards).
+  std::vector<si::Posting> pending;
+  std::optional<si::Posting> slot_end;  // set when pending is enough: the end of its last slot
   std::unique_ptr<rocksdb::Iterator> inbox;  // created when a received session is met
   CardReader cards(db_.get(), search_cards_, ro, cards_pool_.get());
   auto want = [&] { return q.limit == 0 ? size_t{64} : q.limit - hits.size(); };
   auto full = [&] { return q.limit != 0 && hits.size() >= q.limit; };
-  si::PostFilter filter{terms, {}};
-  // The cursors whose lists are read. A term whose lists hold hundreds of times more postings
-  // than the shortest one's (a word in nearly every session, with a rare one) stops being read:
-  // loading a bucket of it cost more than checking the few candidates' documents for it.
-  std::vector<size_t> active(cursors.size());
-  for (size_t i = 0; i < active.size(); ++i) active[i] = i;
+  si::PostFilter filter{terms};
+  auto read_hits = [&] {
+    slot_end.reset();
+    return ReadHits(ro, &cards, &inbox, q, filter, card_prefix, &pending, &hits);
+  };
   std::vector<List> lists(cursors.size());
   std::vector<size_t> pos(cursors.size());
+  std::vector<size_t> order(cursors.size());
   bool done = false;
   while (!done && !full() && !bucket.empty()) {
-    for (size_t j = 0, agree = 0; agree < active.size(); j = (j + 1) % active.size()) {
-      const size_t i = active[j];
+    for (size_t i = 0, agree = 0; agree < cursors.size(); i = (i + 1) % cursors.size()) {
       TCD_ASSIGN_OR_RETURN(bool more, cursors[i]->Seek(bucket));
       if (!more) {
         done = true;
@@ -385,118 +448,171 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
         agree = 1;
       }
     }
-    if (done || (end && bucket > std::string_view(*end).substr(0, si::kBucketSize))) break;
-    for (size_t i : active) {
-      TCD_ASSIGN_OR_RETURN(std::string_view l, cursors[i]->List());
-      lists[i] = {l.data(), l.size() / si::kSuffixSize};
-      pos[i] = first.empty() ? 0 : Gallop(lists[i], 0, first.data());
+    if (done || (last && bucket > si::BucketOf(*last))) break;
+    for (size_t i = 0; i < cursors.size(); ++i) {
+      TCD_ASSIGN_OR_RETURN(lists[i], cursors[i]->Postings());
+      pos[i] = first ? Gallop(*lists[i], 0, *first) : 0;
+      order[i] = i;
     }
     // Shortest first: it proposes candidates, the others confirm or jump them forward.
-    std::vector<size_t> order = active;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return lists[a].n < lists[b].n; });
-    for (size_t k = order.size(); k-- > 1;) {
-      const size_t i = order[k];
-      if (terms[i].prefix || lists[i].n < kResidualMin ||
-          lists[i].n < kResidualRatio * std::max<size_t>(lists[order[0]].n, 1))
-        continue;
-      filter.residual.push_back(terms[i]);
-      active.erase(std::find(active.begin(), active.end(), i));
-      order.erase(order.begin() + k);
-    }
-    const List& lead = lists[order[0]];
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return lists[a]->encoded_size() < lists[b]->encoded_size();
+    });
+    si::PostingReader& lead = *lists[order[0]];
     size_t& at = pos[order[0]];
-    while (at < lead.n && !full()) {
-      const char* candidate = lead.at(at);
-      if (end && !Less(candidate, end->data())) {
+    bool exhausted = false;  // a list has nothing later in this bucket
+    while (!exhausted && lead.Has(at) && !full()) {
+      const si::Posting candidate = lead.at(at);
+      if (last && candidate > *last) {
         done = true;
         break;
       }
-      const char* ahead = nullptr;  // a later posting some list jumped to: the next candidate
+      if (slot_end && candidate > *slot_end) {
+        TCD_RETURN_IF_ERROR(read_hits());
+        if (full()) break;
+      }
+      std::optional<si::Posting> ahead;  // a later posting some list jumped to: the next candidate
       for (size_t k = 1; k < order.size() && !ahead; ++k) {
-        const List& l = lists[order[k]];
+        si::PostingReader& l = *lists[order[k]];
         size_t& p = pos[order[k]];
         p = Gallop(l, p, candidate);
-        if (p == l.n) {
-          at = lead.n;  // this list has nothing later in the bucket
+        if (!l.Has(p)) {
+          exhausted = true;
           ahead = candidate;
-        } else if (Less(candidate, l.at(p))) {
+        } else if (candidate < l.at(p)) {
           ahead = l.at(p);
         }
       }
       if (!ahead) {
-        pending.append(candidate, si::kSuffixSize);
+        pending.push_back(candidate);
         ++at;
-        if (pending.size() / si::kSuffixSize >= want())
-          TCD_RETURN_IF_ERROR(ReadHits(ro, &cards, &inbox, q, filter, card_prefix, &pending, &hits));
-      } else if (at < lead.n) {
-        at = Gallop(lead, at, ahead);
+        if (!slot_end && pending.size() >= want())
+          slot_end = candidate | 0xffffffff;  // the rest of its slot
+      } else if (!exhausted) {
+        at = Gallop(lead, at, *ahead);
       }
     }
+    for (size_t i = 0; i < cursors.size(); ++i)
+      if (!lists[i]->status().ok())
+        return Status::Corruption(lists[i]->status().message() + " (" + terms[i].word +
+                                  "): run `tcd reindex`");
+    if (slot_end) TCD_RETURN_IF_ERROR(read_hits());  // a slot never spans two buckets
     bucket = NextBucket(bucket);
   }
-  TCD_RETURN_IF_ERROR(ReadHits(ro, &cards, &inbox, q, filter, card_prefix, &pending, &hits));
+  TCD_RETURN_IF_ERROR(read_hits());
   return hits;
 }
 
 Status Catalog::ReadHits(const rocksdb::ReadOptions& ro, CardReader* cards,
                          std::unique_ptr<rocksdb::Iterator>* inbox, const SearchQuery& q,
                          const si::PostFilter& filter, const std::string& card_prefix,
-                         std::string* suffixes, std::vector<SearchHit>* hits) {
-  const size_t n = suffixes->size() / si::kSuffixSize;
+                         std::vector<si::Posting>* postings, std::vector<SearchHit>* hits) {
+  const size_t n = postings->size();
   if (n == 0) return Status::OK();
-  std::vector<rocksdb::Slice> keys(n), id_keys(n), card_keys(n);  // suffixes end with the id
-  std::string card_key_bytes;
-  card_key_bytes.reserve(n * (card_prefix.size() + si::kSuffixSize));
+  const size_t card_size = card_prefix.size() + si::kDocKeySize;
+  std::string key_bytes;  // the card keys, then the document keys
+  key_bytes.reserve(n * (card_size + si::kDocKeySize));
+  for (si::Posting p : *postings) key_bytes += card_prefix + si::DocKeyBytes(p);
+  for (si::Posting p : *postings) key_bytes += si::DocKeyBytes(p);
+  auto card_key = [&](size_t k) {
+    return rocksdb::Slice(key_bytes.data() + k * card_size, card_size);
+  };
+  auto doc_key = [&](size_t k) {
+    return rocksdb::Slice(key_bytes.data() + n * card_size + k * si::kDocKeySize,
+                          si::kDocKeySize);
+  };
+  std::vector<rocksdb::Slice> keys(n);
+  for (size_t k = 0; k < n; ++k) keys[k] = card_key(k);
+  TCD_RETURN_IF_ERROR(cards->Read(keys));
+  // Each read narrows the candidates before the next: the cards (the session: its start time
+  // and state), then the documents when the filter or q.with_metadata needs them, then the
+  // replication records of the hits kept. A candidate that fails costs no read after the one
+  // it fails.
+  struct Kept {
+    size_t k;         // index of the candidate
+    si::Card card;    // views the CardReader's buffers
+    SessionRecord session;
+    std::string_view meta_body;  // views docs (q.with_metadata only)
+  };
+  std::vector<Kept> kept;  // candidates still in, in doc key order
+  kept.reserve(n);
   for (size_t k = 0; k < n; ++k) {
-    keys[k] = rocksdb::Slice(suffixes->data() + k * si::kSuffixSize, si::kSuffixSize);
-    id_keys[k] = rocksdb::Slice(keys[k].data() + 8, 16);
-    card_key_bytes += card_prefix;
-    card_key_bytes.append(keys[k].data(), keys[k].size());
-  }
-  for (size_t k = 0, size = card_prefix.size() + si::kSuffixSize; k < n; ++k)
-    card_keys[k] = rocksdb::Slice(card_key_bytes.data() + k * size, size);
-  // Whole documents only when the metadata is wanted or the filter needs it.
-  const bool want_docs = q.with_metadata || filter.NeedsMetadata();
-  std::vector<rocksdb::PinnableSlice> docs(want_docs ? n : 0), repls(n);
-  std::vector<rocksdb::Status> doc_st(n), repl_st(n);
-  TCD_RETURN_IF_ERROR(cards->Read(card_keys));
-  if (want_docs)
-    db_->MultiGet(ro, search_docs_, n, keys.data(), docs.data(), doc_st.data(),
-                  /*sorted_input=*/true);
-  if (repl_) db_->MultiGet(ro, repl_, n, id_keys.data(), repls.data(), repl_st.data());
-  for (size_t k = 0; k < n && (q.limit == 0 || hits->size() < q.limit); ++k) {
-    std::optional<std::string_view> found = cards->card(k);
-    if (!found) continue;  // a posting without its card: never written so
+    std::optional<std::string_view> c = cards->card(k);
+    if (!c) continue;  // a posting without its card: never written so
     TCD_ASSIGN_OR_RETURN(si::Card card, si::DecodeCard(ByteView(
-        reinterpret_cast<const uint8_t*>(found->data()), found->size())));
-    SearchHit hit;
-    if (want_docs) {
-      TCD_RETURN_IF_ERROR(FromRocks(doc_st[k], "search: read session document"));
-      TCD_ASSIGN_OR_RETURN(si::DocView doc, si::DecodeDocView(FromSlice(docs[k])));
-      if (!filter(doc.meta_body)) continue;
-      if (q.with_metadata) hit.meta_body.assign(doc.meta_body.begin(), doc.meta_body.end());
-    }
-    TCD_ASSIGN_OR_RETURN(hit.session, DecodeSessionRecord(card.session));
+        reinterpret_cast<const uint8_t*>(c->data()), c->size())));
+    TCD_ASSIGN_OR_RETURN(SessionRecord session, DecodeSessionRecord(card.session));
+    if ((q.from_us && session.start_us < *q.from_us) || (q.to_us && session.start_us >= *q.to_us))
+      continue;  // in the slot of --from or --to, outside the range
     if (!q.states.empty() &&
-        std::find(q.states.begin(), q.states.end(), hit.session.state) == q.states.end())
+        std::find(q.states.begin(), q.states.end(), session.state) == q.states.end())
       continue;
-    hit.point = card.point;
-    hit.province = card.province;
-    hit.case_number = card.case_number;
-    hit.type = card.type;
-    hit.chair = card.chair;
-    hit.conference = card.conference;
+    kept.push_back({k, card, std::move(session), {}});
+  }
+  std::vector<rocksdb::PinnableSlice> docs;
+  std::vector<rocksdb::Status> doc_st;
+  const bool want_docs = q.with_metadata || filter.NeedsMetadata();
+  if (want_docs) {
+    std::vector<rocksdb::Slice> doc_keys;
+    doc_keys.reserve(kept.size());
+    for (const Kept& c : kept) doc_keys.push_back(doc_key(c.k));
+    docs.resize(kept.size());
+    doc_st.resize(kept.size());
+    db_->MultiGet(ro, search_docs_, doc_keys.size(), doc_keys.data(), docs.data(), doc_st.data(),
+                  /*sorted_input=*/true);
+  }
+  // Newest first, as a session's suffix (inverted start time, session id) sorts.
+  std::vector<size_t> order(kept.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto rank = [&](size_t i) {
+    return std::make_pair(si::InvertedTime(kept[i].session.start_us), kept[i].session.id);
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return rank(a) < rank(b); });
+  const size_t room = q.limit == 0 ? kept.size() : q.limit - std::min(q.limit, hits->size());
+  std::vector<Kept*> shown;  // the candidates that become hits, newest first
+  for (size_t i : order) {
+    if (shown.size() == room) break;
+    if (want_docs) {
+      TCD_RETURN_IF_ERROR(FromRocks(doc_st[i], "search: read session document"));
+      TCD_ASSIGN_OR_RETURN(si::DocView doc, si::DecodeDocView(FromSlice(docs[i])));
+      if (!filter(doc.meta_body)) continue;
+      kept[i].meta_body = AsChars(doc.meta_body);
+    }
+    shown.push_back(&kept[i]);
+  }
+  std::vector<rocksdb::PinnableSlice> repls(repl_ ? shown.size() : 0);
+  std::vector<rocksdb::Status> repl_st(repls.size());
+  if (repl_) {
+    std::vector<rocksdb::Slice> id_keys;
+    id_keys.reserve(shown.size());
+    for (const Kept* c : shown)
+      id_keys.emplace_back(reinterpret_cast<const char*>(c->session.id.data()),
+                           c->session.id.size());
+    db_->MultiGet(ro, repl_, id_keys.size(), id_keys.data(), repls.data(), repl_st.data());
+  }
+  for (size_t i = 0; i < shown.size(); ++i) {
+    Kept& c = *shown[i];
+    SearchHit hit;
+    hit.session = std::move(c.session);
+    hit.point = c.card.point;
+    hit.province = c.card.province;
+    hit.case_number = c.card.case_number;
+    hit.type = c.card.type;
+    hit.chair = c.card.chair;
+    hit.conference = c.card.conference;
+    if (q.with_metadata) hit.meta_body.assign(c.meta_body.begin(), c.meta_body.end());
     ReplRecord r;
-    if (repl_ && !repl_st[k].IsNotFound()) {
-      TCD_RETURN_IF_ERROR(FromRocks(repl_st[k], "search: read replication record"));
-      TCD_ASSIGN_OR_RETURN(r, DecodeReplRecord(FromSlice(repls[k])));
+    if (repl_ && !repl_st[i].IsNotFound()) {
+      TCD_RETURN_IF_ERROR(FromRocks(repl_st[i], "search: read replication record"));
+      TCD_ASSIGN_OR_RETURN(r, DecodeReplRecord(FromSlice(repls[i])));
     }
     if (r.from_peer != crypto::PublicKey{} && inbox_ && !*inbox)
       inbox->reset(db_->NewIterator(ro, inbox_));
     TCD_ASSIGN_OR_RETURN(hit.location, Locate(hit.session, r, inbox->get()));
     hits->push_back(std::move(hit));
   }
-  suffixes->clear();
+  postings->clear();
   return Status::OK();
 }
 

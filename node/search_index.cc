@@ -101,11 +101,37 @@ Result<Card> DecodeCard(ByteView b) {
   return c;
 }
 
-std::string Suffix(int64_t start_us, const crypto::SessionId& id) {
-  Bytes s;
-  Writer(&s).U64(~(static_cast<uint64_t>(start_us) ^ (1ull << 63)));
-  s.insert(s.end(), id.begin(), id.end());
-  return std::string(AsChars(s));
+uint64_t InvertedTime(int64_t start_us) {
+  return ~(static_cast<uint64_t>(start_us) ^ (1ull << 63));
+}
+
+Posting DocKey(int64_t start_us, uint32_t number) {
+  // From 1970 to the year 20,000 the inverted time's top 4 bits are 0111: they are left out.
+  const uint64_t inv = InvertedTime(std::clamp<int64_t>(start_us, 0, (int64_t{1} << 59) - 1));
+  return ((inv << 4) & ~uint64_t{0xffffffff}) | number;
+}
+
+std::string DocKeyBytes(Posting key) {
+  std::string b(kDocKeySize, '\0');
+  for (size_t i = 0; i < kDocKeySize; ++i) b[i] = static_cast<char>(key >> (56 - 8 * i));
+  return b;
+}
+
+Posting DocKeyOf(std::string_view bytes) {
+  Posting p = 0;
+  for (size_t i = 0; i < kDocKeySize; ++i) p = p << 8 | static_cast<uint8_t>(bytes[i]);
+  return p;
+}
+
+Posting BucketBase(std::string_view bucket) {
+  uint32_t b = 0;
+  for (size_t i = 0; i < kBucketSize; ++i) b = b << 8 | static_cast<uint8_t>(bucket[i]);
+  return static_cast<Posting>(b & 0xfffff) << 44;
+}
+
+std::string BucketOf(Posting p) {
+  const uint32_t b = 0x700000 | static_cast<uint32_t>(p >> 44);
+  return {static_cast<char>(b >> 16), static_cast<char>(b >> 8), static_cast<char>(b)};
 }
 
 std::string TermPrefix(char field, std::string_view term) {
@@ -115,9 +141,9 @@ std::string TermPrefix(char field, std::string_view term) {
   return k;
 }
 
-std::string PostingKey(std::string_view term_prefix, std::string_view suffix) {
+std::string PostingKey(std::string_view term_prefix, Posting p) {
   std::string k(term_prefix);
-  k.append(suffix.substr(0, kBucketSize));
+  k.append(BucketOf(p));
   return k;
 }
 
@@ -134,40 +160,6 @@ std::vector<std::string> PostingTerms(const crypto::Metadata& pairs, bool with_a
       for (const auto& w : words) prefixes.insert(TermPrefix(word_field, w));
   }
   return {prefixes.begin(), prefixes.end()};
-}
-
-bool DocHasTerm(ByteView meta_body, const QueryTerm& t) {
-  if (t.field == kAll) return t.word.empty();  // every session has the one term ""
-  auto has_word = [&](std::string_view value) {
-    for (const auto& w : FoldWords(value))
-      if (t.prefix ? std::string_view(w).starts_with(t.word) : w == t.word) return true;
-    return false;
-  };
-  std::string_view want_province, want_type;  // of a pair term
-  if (t.field == kProvinceType) {
-    const size_t bar = t.word.find('|');
-    if (bar == std::string::npos) return false;
-    want_province = std::string_view(t.word).substr(0, bar);
-    want_type = std::string_view(t.word).substr(bar + 1);
-  }
-  bool found = false, province = false, type = false;
-  WalkMeta(meta_body, [&](std::string_view key, std::string_view value) {
-    if (found) return;
-    const char whole = WholeValueField(key);
-    switch (t.field) {
-      case kText: found = has_word(value); break;
-      case kChair: found = key == "chair" && has_word(value); break;
-      case kParticipant: found = key == "participant" && has_word(value); break;
-      case kProvinceType:
-        if (whole == kProvince && !province) province = FoldText(value) == want_province;
-        if (whole == kType && !type) type = FoldText(value) == want_type;
-        found = province && type;
-        break;
-      default:  // a whole-value field; a value without letters or digits is not indexed
-        found = whole == t.field && FoldText(value) == t.word && !t.word.empty();
-    }
-  });
-  return found;
 }
 
 std::string PairTerm(std::string_view folded_province, std::string_view folded_type) {
@@ -190,43 +182,161 @@ std::vector<std::string> PairTerms(const crypto::Metadata& meta) {
   return {out.begin(), out.end()};
 }
 
-Status UnionPostings(const std::vector<std::string_view>& lists, std::string* out) {
-  // The longest list (usually the stored one) is merged linearly with the others' postings,
-  // which are few (the operands of recent appends), sorted first.
-  size_t base = 0, others_size = 0;
-  for (size_t i = 0; i < lists.size(); ++i) {
-    std::string_view l = lists[i];
-    if (l.size() % kSuffixSize != 0)
-      return Status::Corruption("search index: posting list of " + std::to_string(l.size()) +
-                                " bytes is not a whole number of " +
-                                std::to_string(kSuffixSize) + "-byte postings");
-    for (size_t at = kSuffixSize; at < l.size(); at += kSuffixSize)
-      if (l.substr(at - kSuffixSize, kSuffixSize) >= l.substr(at, kSuffixSize))
-        return Status::Corruption("search index: posting list out of order at posting " +
-                                  std::to_string(at / kSuffixSize));
-    if (l.size() > lists[base].size()) base = i;
-    others_size += l.size();
+namespace {
+
+void PutVarint(uint64_t v, std::string* out) {
+  for (; v >= 0x80; v >>= 7) out->push_back(static_cast<char>(0x80 | (v & 0x7f)));
+  out->push_back(static_cast<char>(v));
+}
+
+// The varint at value[*at], moving *at past it; false when it is cut short or longer than 64
+// bits.
+bool GetVarint(std::string_view value, size_t* at, uint64_t* v, const char** problem) {
+  *v = 0;
+  for (int shift = 0;; shift += 7) {
+    if (*at == value.size()) {
+      *problem = "cut short in the varint";
+      return false;
+    }
+    const uint8_t b = static_cast<uint8_t>(value[(*at)++]);
+    if (shift == 63 && b > 1) {
+      *problem = "with a varint longer than 64 bits";
+      return false;
+    }
+    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
   }
-  std::vector<std::string_view> others;
-  if (!lists.empty()) others_size -= lists[base].size();
-  others.reserve(others_size / kSuffixSize);
-  for (size_t i = 0; i < lists.size(); ++i)
-    for (size_t at = 0; i != base && at < lists[i].size(); at += kSuffixSize)
-      others.push_back(lists[i].substr(at, kSuffixSize));
-  std::sort(others.begin(), others.end());
-  others.erase(std::unique(others.begin(), others.end()), others.end());
+}
+
+}  // namespace
+
+void EncodePostings(Posting base, const std::vector<Posting>& postings, std::string* out) {
+  uint32_t slot = SlotOf(base), number = 0;
+  for (Posting p : postings) {
+    const auto n = static_cast<uint32_t>(p);
+    const int64_t d = static_cast<int64_t>(n) - number;
+    PutVarint(SlotOf(p) - slot, out);
+    PutVarint((static_cast<uint64_t>(d) << 1) ^ static_cast<uint64_t>(d >> 63), out);  // zigzag
+    slot = SlotOf(p);
+    number = n;
+  }
+}
+
+namespace {
+
+// DecodePostings, checking every posting as it goes: the message of a malformed list.
+Status DecodeChecked(Posting base, std::string_view value, std::vector<Posting>* out) {
+  const uint32_t first_slot = SlotOf(base);
+  uint32_t slot = first_slot;
+  int64_t number = 0;
+  for (size_t at = 0; at < value.size();) {
+    const size_t start = at;
+    uint64_t dslot, z;
+    const char* problem = nullptr;
+    if (!GetVarint(value, &at, &dslot, &problem) || !GetVarint(value, &at, &z, &problem))
+      return Status::Corruption("search index: posting list " + std::string(problem) +
+                                " of the posting at byte " + std::to_string(start));
+    const int64_t d = static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);
+    if (dslot >= kSlotsPerBucket || slot - first_slot + dslot >= kSlotsPerBucket)
+      return Status::Corruption("search index: posting at byte " + std::to_string(start) +
+                                " lies outside the list's bucket");
+    if (z >> 33 || number + d < 0 || number + d > UINT32_MAX)
+      return Status::Corruption("search index: posting at byte " + std::to_string(start) +
+                                " has a session number out of range");
+    if (dslot == 0 && d <= 0 && start > 0)
+      return Status::Corruption("search index: posting list out of order at byte " +
+                                std::to_string(start));
+    slot += static_cast<uint32_t>(dslot);
+    number += d;
+    out->push_back(static_cast<Posting>(slot) << 32 | static_cast<uint64_t>(number));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+bool PostingReader::DecodeTo(size_t i) {
+  // Queries decode hundreds of thousands of postings: a pass without a branch per check (a
+  // posting is at least 2 bytes), doubling what is decoded; DecodeChecked names the problem
+  // of a malformed list.
+  if (at_ >= size_) return false;
+  const size_t had = decoded_.size();
+  const size_t want = std::min(std::max({i + 1, 2 * had, size_t{64}}), had + (size_ - at_) / 2);
+  decoded_.resize(want);
+  Posting* w = decoded_.data() + had;
+  Posting* const end = decoded_.data() + want;
+  bool bad = false;
+  while (w != end && at_ < size_) {
+    uint64_t dslot, z;
+    if (at_ + 1 < size_ && (p_[at_] | p_[at_ + 1]) < 0x80) {  // the usual: a byte each
+      dslot = p_[at_];
+      z = p_[at_ + 1];
+      at_ += 2;
+    } else {
+      const std::string_view value(reinterpret_cast<const char*>(p_), size_);
+      const char* problem = nullptr;
+      if (!GetVarint(value, &at_, &dslot, &problem) || !GetVarint(value, &at_, &z, &problem) ||
+          z >> 33) {  // a number difference beyond ±2^32 (and no overflow below)
+        bad = true;
+        break;
+      }
+    }
+    const int64_t d = static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);
+    bad |= (dslot >= kSlotsPerBucket) | ((dslot == 0) & (d <= 0) & (w != decoded_.data()));
+    slot_ += static_cast<uint32_t>(dslot);
+    number_ += d;
+    bad |= (slot_ - SlotOf(base_) >= kSlotsPerBucket) | (number_ < 0) | (number_ > UINT32_MAX);
+    *w++ = static_cast<Posting>(slot_) << 32 | static_cast<uint64_t>(number_);
+  }
+  decoded_.resize(static_cast<size_t>(w - decoded_.data()));
+  if (bad) {
+    std::vector<Posting> ignored;
+    status_ = DecodeChecked(base_, std::string_view(reinterpret_cast<const char*>(p_), size_),
+                            &ignored);
+    if (status_.ok()) status_ = Status::Corruption("search index: posting list does not decode");
+    decoded_.resize(had);
+    at_ = size_;  // nothing more
+    return false;
+  }
+  return i < decoded_.size();
+}
+
+void PostingReader::Reset(Posting base, std::string_view value) {
+  base_ = base;
+  p_ = reinterpret_cast<const uint8_t*>(value.data());
+  size_ = value.size();
+  at_ = 0;
+  slot_ = SlotOf(base);
+  number_ = 0;
+  decoded_.clear();
+  status_ = Status::OK();
+}
+
+void PostingReader::Reset(std::vector<Posting> postings) {
+  Reset(0, {});
+  decoded_ = std::move(postings);
+}
+
+Status DecodePostings(Posting base, std::string_view value, std::vector<Posting>* out) {
+  PostingReader r;
+  r.Reset(base, value);
+  size_t n = 0;
+  while (r.Has(n)) ++n;
+  out->insert(out->end(), r.decoded_.begin(), r.decoded_.begin() + static_cast<std::ptrdiff_t>(n));
+  if (!r.status().ok()) {
+    out->resize(out->size() - n);
+    return DecodeChecked(base, value, out);
+  }
+  return Status::OK();
+}
+
+Status UnionPostings(Posting base, const std::vector<std::string_view>& lists, std::string* out) {
+  std::vector<Posting> all;
+  for (std::string_view l : lists) TCD_RETURN_IF_ERROR(DecodePostings(base, l, &all));
+  if (lists.size() > 1) std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
   out->clear();
-  if (lists.empty()) return Status::OK();
-  std::string_view b = lists[base];
-  out->reserve(b.size() + others.size() * kSuffixSize);
-  size_t at = 0;
-  for (std::string_view o : others) {
-    for (; at < b.size() && b.substr(at, kSuffixSize) < o; at += kSuffixSize)
-      out->append(b.substr(at, kSuffixSize));
-    if (at < b.size() && b.substr(at, kSuffixSize) == o) at += kSuffixSize;  // in both
-    out->append(o);
-  }
-  out->append(b.substr(at));
+  EncodePostings(base, all, out);
   return Status::OK();
 }
 
@@ -246,39 +356,66 @@ class TermTransform : public rocksdb::SliceTransform {
 
 class Merge : public rocksdb::MergeOperator {
  public:
-  const char* Name() const override { return "tcd.search-postings.v1"; }
+  const char* Name() const override { return "tcd.search-postings.v2"; }
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
     std::vector<std::string_view> lists;
     lists.reserve(in.operand_list.size() + 1);
     if (in.existing_value) lists.push_back(in.existing_value->ToStringView());
     for (const auto& op : in.operand_list) lists.push_back(op.ToStringView());
-    return Union(lists, &out->new_value, in.logger);
+    return Union(in.key, lists, &out->new_value, in.logger);
   }
-  bool PartialMergeMulti(const rocksdb::Slice&, const std::deque<rocksdb::Slice>& operands,
+  bool PartialMergeMulti(const rocksdb::Slice& key, const std::deque<rocksdb::Slice>& operands,
                          std::string* new_value, rocksdb::Logger* logger) const override {
     std::vector<std::string_view> lists;
     for (const auto& op : operands) lists.push_back(op.ToStringView());
-    return Union(lists, new_value, logger);
+    return Union(key, lists, new_value, logger);
   }
 
  private:
   // Never fails: a failed merge would stop the catalog's compactions and with them the
-  // recorder. A malformed list (never written by this code) is logged and its whole postings
-  // sorted in; the query that reads it reports nothing worse than extra candidates, and
+  // recorder. A malformed list (never written by this code) is logged and its postings up to
+  // the problem are kept; a query reports nothing worse than missing the rest, and
   // `tcd reindex` rebuilds the index from the chain.
-  static bool Union(const std::vector<std::string_view>& lists, std::string* out,
-                    rocksdb::Logger* logger) {
-    Status st = UnionPostings(lists, out);
+  static bool Union(const rocksdb::Slice& key, const std::vector<std::string_view>& lists,
+                    std::string* out, rocksdb::Logger* logger) {
+    if (key.size() < kBucketSize) {
+      if (logger) rocksdb::Log(logger, "search index: posting list key of %zu bytes", key.size());
+      out->clear();
+      return true;
+    }
+    const Posting base = BucketBase(key.ToStringView().substr(key.size() - kBucketSize));
+    Status st = UnionPostings(base, lists, out);
     if (st.ok()) return true;
-    if (logger) rocksdb::Log(logger, "%s: sorting its postings in", st.ToString().c_str());
-    std::vector<std::string_view> all;
-    for (std::string_view l : lists)
-      for (size_t at = 0; at + kSuffixSize <= l.size(); at += kSuffixSize)
-        all.push_back(l.substr(at, kSuffixSize));
+    if (logger) rocksdb::Log(logger, "%s: keeping what decodes", st.ToString().c_str());
+    std::vector<Posting> all;
+    for (std::string_view l : lists) (void)DecodePostings(base, l, &all);
     std::sort(all.begin(), all.end());
     all.erase(std::unique(all.begin(), all.end()), all.end());
     out->clear();
-    for (std::string_view p : all) out->append(p);
+    EncodePostings(base, all, out);
+    return true;
+  }
+};
+
+// The next session number: the largest u32 of the existing value and the operands.
+class NumberMax : public rocksdb::AssociativeMergeOperator {
+ public:
+  const char* Name() const override { return "tcd.search-next-number.v1"; }
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger* logger) const override {
+    uint32_t best = 0;
+    for (const rocksdb::Slice* v : {existing, &value}) {
+      if (!v) continue;
+      if (v->size() != 4) {
+        if (logger) rocksdb::Log(logger, "search index: next number of %zu bytes", v->size());
+        continue;
+      }
+      uint32_t n = 0;
+      for (size_t i = 0; i < 4; ++i) n = n << 8 | static_cast<uint8_t>((*v)[i]);
+      best = std::max(best, n);
+    }
+    new_value->assign({static_cast<char>(best >> 24), static_cast<char>(best >> 16),
+                       static_cast<char>(best >> 8), static_cast<char>(best)});
     return true;
   }
 };
@@ -287,6 +424,11 @@ class Merge : public rocksdb::MergeOperator {
 
 std::shared_ptr<rocksdb::MergeOperator> PostingsMerge() {
   static std::shared_ptr<rocksdb::MergeOperator> m = std::make_shared<Merge>();
+  return m;
+}
+
+std::shared_ptr<rocksdb::MergeOperator> NumberMerge() {
+  static std::shared_ptr<rocksdb::MergeOperator> m = std::make_shared<NumberMax>();
   return m;
 }
 

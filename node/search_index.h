@@ -1,23 +1,28 @@
 // Private to node/catalog*.cc: the search index's records and keys (docs/FORMAT.md §Search
 // index).
-//   search_docs      u64 BE ~(start_us ^ 2^63) | session_id[16] → u8 version=2 |
-//                    u32 n | SessionRecord encoding[n] | MetaBody (the open entry's pairs,
-//                    then every annotation's pairs, in chain order). Keyed like a posting's
-//                    suffix, so the documents of a result page are neighbours on disk.
-//   search_cards     u8 'a' | suffix, and u8 field | folded value | 0x00 | suffix for every
+//   search_ids       session_id[16] → doc key[8]: the key a session's document, cards and
+//                    postings are under (DocKey); and kNextNumberKey → u32 BE, the next session
+//                    number (written with Merge: the largest operand wins, NumberMerge()).
+//   search_docs      doc key[8] → u8 version=2 | u32 n | SessionRecord encoding[n] | MetaBody
+//                    (the open entry's pairs, then every annotation's pairs, in chain order).
+//   search_cards     u8 'a' | doc key, and u8 field | folded value | 0x00 | doc key for every
 //                    point ('p'), province ('v') and (province, type) pair ('w', the same
 //                    term as its postings) the session has → u8 version=1 |
 //                    u32 n | SessionRecord encoding[n] | the latest value of point, province,
 //                    case, type, chair, conference (each u16 length | UTF-8; "" when absent):
 //                    what a row of results shows. The copies keyed by point and by province put
 //                    a page of one point's (province's) results in a few adjacent blocks.
-//   search_postings  u8 field | term (folded UTF-8) | 0x00 | bucket[3] → posting list: the
-//                    suffixes (kSuffixSize bytes each) of the term's sessions whose suffix
-//                    begins with `bucket`, ascending, no duplicates. Written with Merge (an
-//                    operand is one or more suffixes), combined by PostingsMerge().
-// A suffix's time sorts newest first, so a bucket (its first 3 bytes: 2^40 µs, about 12.7 days
-// of session starts) is too; a term never contains 0x00, so one term's lists are a contiguous
-// key range in the order results are shown, and a query intersects lists in memory.
+//   search_postings  u8 field | term (folded UTF-8) | 0x00 | bucket[3] → posting list: the doc
+//                    keys of the term's sessions in `bucket`, ascending, as varint deltas
+//                    (EncodePostings). Written with Merge (an operand is a list), combined by
+//                    PostingsMerge().
+// A doc key is the session's slot (bits 59..28 of its inverted start time: 2^28 µs, about 4.5
+// minutes; slots sort newest first) and then its number in this catalog, given when its open
+// entry is first indexed (in start-time order by a rebuild). A bucket (bits 63..40 of the
+// inverted start time: 2^40 µs, about 12.7 days) holds 4,096 slots; sessions of near slots
+// have near numbers, so a busy word's posting costs about 2 bytes. Within a slot, results are
+// put in time order from their cards. A term never contains 0x00, so one term's lists are a
+// contiguous key range in the order results are shown, and a query intersects lists in memory.
 #pragma once
 
 #include <rocksdb/merge_operator.h>
@@ -48,8 +53,9 @@ constexpr char kChair = 'h';        // each word of "chair"
 constexpr char kParticipant = 'r';  // each word of every "participant"
 constexpr char kProvinceType = 'w';  // folded province | '|' | folded type, every combination
 
-constexpr size_t kSuffixSize = 24;  // time (8) + session id (16)
-constexpr size_t kBucketSize = 3;   // a posting list's key: the first 3 bytes of its suffixes
+constexpr size_t kDocKeySize = 8;  // slot (4) + session number (4)
+constexpr size_t kBucketSize = 3;  // a posting list's key: the first 3 bytes of its doc keys
+constexpr char kNextNumberKey[] = "next";  // search_ids: the next session number
 
 struct Doc {
   Bytes session;  // EncodeSessionRecord of the session's current summary
@@ -96,11 +102,63 @@ bool WalkMeta(ByteView body, F&& fn) {
   return r.done();
 }
 
-std::string Suffix(int64_t start_us, const crypto::SessionId& id);
+// A doc key as a number (its 8 bytes big-endian): postings, compared as numbers, sort like
+// the keys. Its top 32 bits are its slot.
+using Posting = uint64_t;
+constexpr uint32_t kSlotsPerBucket = 4096;  // 2^40 µs of starts in 2^28 µs slots
+// ~(start_us XOR 2^63): start times as unsigned numbers that sort newest first.
+uint64_t InvertedTime(int64_t start_us);
+// Bits 59..28 of the inverted start time (clamped to 1970 … year 20,000, where bits 63..60
+// are 0111), then the number.
+Posting DocKey(int64_t start_us, uint32_t number);
+std::string DocKeyBytes(Posting key);  // the 8 bytes
+Posting DocKeyOf(std::string_view bytes);  // REQUIRES: bytes.size() == kDocKeySize
+// The first posting a bucket (kBucketSize bytes: bits 63..40 of the inverted start time) can
+// hold: its 20 low bits, then zeros.
+Posting BucketBase(std::string_view bucket);
+std::string BucketOf(Posting p);  // the bucket that holds p (kBucketSize bytes)
+inline uint32_t SlotOf(Posting p) { return static_cast<uint32_t>(p >> 32); }
 // field | term | 0x00
 std::string TermPrefix(char field, std::string_view term);
-// The key of the posting list of term `term_prefix` that holds `suffix`.
-std::string PostingKey(std::string_view term_prefix, std::string_view suffix);
+// The key of the posting list of term `term_prefix` that holds `p`.
+std::string PostingKey(std::string_view term_prefix, Posting p);
+
+// A posting list's value: for every posting, two LEB128 varints (7 bits a byte, low bits
+// first, 0x80 on every byte but the last): its slot minus the one before it, and its number
+// minus the one before it, zigzag-coded (n ≥ 0 → 2n, n < 0 → −2n − 1). Before the first
+// posting: the bucket's first slot and number 0. `postings`: ascending, all in the bucket of
+// `base` (BucketBase).
+void EncodePostings(Posting base, const std::vector<Posting>& postings, std::string* out);
+// Appends the postings of `value` to *out. Corruption naming the byte offset of the posting
+// when a varint is cut short or too long, a posting is not after the one before it, falls
+// outside the bucket or has a number outside 0 … 2^32 − 1.
+Status DecodePostings(Posting base, std::string_view value, std::vector<Posting>* out);
+
+// A posting list decoded as far as it is read: a query mostly reads a busy word's newest
+// postings only. The value it reads must outlive it.
+class PostingReader {
+ public:
+  void Reset(Posting base, std::string_view value);
+  void Reset(std::vector<Posting> postings);  // already decoded
+  // Whether the list has a posting at index i (decoding up to it): false after its last one
+  // and when its value does not decode (status() says why; the postings before stay).
+  bool Has(size_t i) { return i < decoded_.size() || DecodeTo(i); }
+  Posting at(size_t i) const { return decoded_[i]; }  // REQUIRES: Has(i)
+  size_t decoded() const { return decoded_.size(); }
+  size_t encoded_size() const { return size_; }
+  const Status& status() const { return status_; }
+
+ private:
+  friend Status DecodePostings(Posting, std::string_view, std::vector<Posting>*);
+  bool DecodeTo(size_t i);
+  Posting base_ = 0;
+  const uint8_t* p_ = nullptr;
+  size_t size_ = 0, at_ = 0;
+  uint32_t slot_ = 0;
+  int64_t number_ = 0;
+  std::vector<Posting> decoded_;
+  Status status_;
+};
 
 // The term prefixes of every posting of `pairs` (kAll's included when `with_all`), sorted.
 std::vector<std::string> PostingTerms(const crypto::Metadata& pairs, bool with_all);
@@ -109,14 +167,18 @@ std::vector<std::string> PostingTerms(const crypto::Metadata& pairs, bool with_a
 std::vector<std::string> PairTerms(const crypto::Metadata& meta);
 std::string PairTerm(std::string_view folded_province, std::string_view folded_type);
 
-// The sorted union of posting lists, each ascending (not necessarily the same size).
-// Corruption when a list is not a whole number of suffixes or not strictly ascending.
-Status UnionPostings(const std::vector<std::string_view>& lists, std::string* out);
+// The sorted union of encoded posting lists of the bucket of `base`, encoded. Corruption when
+// one does not decode (DecodePostings).
+Status UnionPostings(Posting base, const std::vector<std::string_view>& lists, std::string* out);
 
-// search_postings' merge operator (name "tcd.search-postings.v1"): the union of the existing
-// list and the operands. It never fails (that would stop the catalog's compactions): the whole
-// postings of a malformed list are sorted in and the problem is logged.
+// search_postings' merge operator (name "tcd.search-postings.v2"): the union of the existing
+// list and the operands (the bucket is the key's last kBucketSize bytes). It never fails (that
+// would stop the catalog's compactions): a malformed list's postings up to the problem are
+// kept and the problem is logged.
 std::shared_ptr<rocksdb::MergeOperator> PostingsMerge();
+// search_ids' merge operator (name "tcd.search-next-number.v1"): the largest of the existing
+// value and the operands, each a u32 big-endian (anything else is logged and ignored).
+std::shared_ptr<rocksdb::MergeOperator> NumberMerge();
 
 // A word of a query and the field whose postings hold it.
 struct QueryTerm {
@@ -125,21 +187,11 @@ struct QueryTerm {
   bool prefix = false;
 };
 
-// Whether a session whose MetaBody (the open entry's pairs, then every annotation's) is
-// `meta_body` has term `t` among its postings (PostingTerms and PairTerms of its metadata, a
-// prefix term any word starting with it): what its posting list would say, without reading it.
-// REQUIRES: a well-formed MetaBody.
-bool DocHasTerm(ByteView meta_body, const QueryTerm& t);
-
 // What postings cannot decide: all the words of --chair (--participant) in one single chair
-// (participant) value of the session's metadata. And the terms whose lists a query stopped
-// reading because they hold nearly every session it looks at (Catalog::Search): a document
-// passes when it has each of them (DocHasTerm).
+// (participant) value of the session's metadata.
 struct PostFilter {
   const std::vector<QueryTerm>& terms;
-  std::vector<QueryTerm> residual;
-  // false: every document passes (no --chair, --participant, nor a residual term)
-  bool NeedsMetadata() const;
+  bool NeedsMetadata() const;  // false: every document passes (no --chair nor --participant)
   bool operator()(ByteView meta_body) const;  // REQUIRES: a well-formed MetaBody
 };
 

@@ -72,91 +72,129 @@ TEST(TextFoldTest, CellsCountColumnsNotBytes) {
   EXPECT_EQ(Cell("", 2), "  ");
 }
 
-std::string Posting(uint8_t time, uint8_t id) {
-  std::string p(search_index::kSuffixSize, '\0');
-  p[7] = static_cast<char>(time);
-  p[23] = static_cast<char>(id);
-  return p;
+namespace si = search_index;
+
+// A bucket and postings in it: slot `slot` (0-4095 within the bucket), session number `number`.
+const std::string kBucket("\x7f\x01\x02", 3);
+si::Posting P(uint32_t slot, uint32_t number) {
+  return si::BucketBase(kBucket) | static_cast<si::Posting>(slot) << 32 | number;
+}
+std::string Encoded(const std::vector<si::Posting>& postings) {
+  std::string out;
+  si::EncodePostings(si::BucketBase(kBucket), postings, &out);
+  return out;
+}
+
+TEST(PostingListTest, KeysSortNewestFirstAndBucketsHoldTheirSlots) {
+  const int64_t t = 1'700'000'000'000'000;  // µs
+  EXPECT_LT(si::DocKey(t, 9), si::DocKey(t - (int64_t{1} << 29), 0));  // newer sorts first
+  EXPECT_LT(si::DocKey(t, 1), si::DocKey(t, 2));  // one slot: by number
+  EXPECT_LT(si::DocKey(32'503'680'000'000'000, 0), si::DocKey(t, 0));  // the year 3000
+  EXPECT_EQ(si::DocKey(-5, 3), si::DocKey(0, 3));  // before 1970: 1970's slot
+  EXPECT_EQ(si::DocKeyOf(si::DocKeyBytes(si::DocKey(t, 7))), si::DocKey(t, 7));
+  const si::Posting p = si::DocKey(t, 123);
+  EXPECT_EQ(static_cast<uint32_t>(p), 123u);
+  // The slot is bits 59..28 of the inverted start time (2^28 µs), the bucket its bits 63..40.
+  const uint64_t inv = si::InvertedTime(t);
+  EXPECT_EQ(si::SlotOf(p), static_cast<uint32_t>(inv >> 28));
+  EXPECT_EQ(si::BucketOf(p), std::string({static_cast<char>(inv >> 56),
+                                          static_cast<char>(inv >> 48),
+                                          static_cast<char>(inv >> 40)}));
+  EXPECT_EQ(si::BucketBase(si::BucketOf(p)), p & ~((si::Posting{1} << 44) - 1));
+}
+
+TEST(PostingListTest, EncodingRoundTripsAndNearNumbersCostAByte) {
+  std::mt19937_64 rng(5);
+  for (int round = 0; round < 200; ++round) {
+    std::set<si::Posting> set;
+    const size_t n = rng() % 300;
+    if (round % 3 == 0) set.insert(P(0, 0));        // the bucket's first posting
+    if (round % 5 == 0) set.insert(P(4095, UINT32_MAX));  // and its last
+    while (set.size() < n) set.insert(P(rng() % 4096, round % 2 ? rng() % 1000 : rng()));
+    const std::vector<si::Posting> postings(set.begin(), set.end());
+    std::vector<si::Posting> back;
+    ASSERT_TRUE(si::DecodePostings(si::BucketBase(kBucket), Encoded(postings), &back).ok());
+    EXPECT_EQ(back, postings);
+  }
+  std::vector<si::Posting> near;  // a busy word: near slots, near numbers
+  for (uint32_t i = 0; i < 100; ++i) near.push_back(P(3 + i / 2, 1000 + 2 * i - i % 3));
+  EXPECT_EQ(Encoded(near).size(), 3u + 99u * 2);  // the first: 1 + 2 bytes; then 1 + 1 each
 }
 
 TEST(PostingListTest, UnionIsSortedWithoutDuplicates) {
-  const std::string a = Posting(1, 0) + Posting(3, 0) + Posting(5, 0);
-  const std::string b = Posting(2, 0) + Posting(3, 0);
-  const std::string c = Posting(5, 0);
-  const std::string d = Posting(0, 9);
+  const std::string a = Encoded({P(1, 0), P(3, 0), P(5, 0)});
+  const std::string b = Encoded({P(2, 0), P(3, 0)});
+  const std::string c = Encoded({P(5, 0)});
+  const std::string d = Encoded({P(0, 9)});
+  const si::Posting base = si::BucketBase(kBucket);
   std::string out;
-  ASSERT_TRUE(search_index::UnionPostings({a, b, c, d}, &out).ok());
-  EXPECT_EQ(out, Posting(0, 9) + Posting(1, 0) + Posting(2, 0) + Posting(3, 0) + Posting(5, 0));
-  ASSERT_TRUE(search_index::UnionPostings({}, &out).ok());
+  ASSERT_TRUE(si::UnionPostings(base, {a, b, c, d}, &out).ok());
+  EXPECT_EQ(out, Encoded({P(0, 9), P(1, 0), P(2, 0), P(3, 0), P(5, 0)}));
+  ASSERT_TRUE(si::UnionPostings(base, {}, &out).ok());
   EXPECT_EQ(out, "");
-  ASSERT_TRUE(search_index::UnionPostings({b}, &out).ok());
+  ASSERT_TRUE(si::UnionPostings(base, {b}, &out).ok());
   EXPECT_EQ(out, b);
 }
 
 TEST(PostingListTest, MalformedListsAreNamed) {
-  std::string out;
-  Status torn = search_index::UnionPostings({Posting(1, 0) + "abc"}, &out);
-  ASSERT_TRUE(torn.IsCorruption());
-  EXPECT_NE(torn.ToString().find("27 bytes"), std::string::npos) << torn.ToString();
-  Status order = search_index::UnionPostings({Posting(2, 0) + Posting(1, 0)}, &out);
-  ASSERT_TRUE(order.IsCorruption());
-  EXPECT_NE(order.ToString().find("out of order at posting 1"), std::string::npos);
-  Status twice = search_index::UnionPostings({Posting(2, 0) + Posting(2, 0)}, &out);
-  EXPECT_TRUE(twice.IsCorruption());
+  const si::Posting base = si::BucketBase(kBucket);
+  std::vector<si::Posting> out;
+  auto problem = [&](const std::string& v) {
+    out.clear();
+    Status st = si::DecodePostings(base, v, &out);
+    EXPECT_TRUE(st.IsCorruption());
+    return st.ToString();
+  };
+  const std::string two = Encoded({P(1, 0), P(2, 0)});  // 2 + 2 bytes
+  ASSERT_EQ(two, std::string("\x01\x00\x01\x00", 4));
+  auto has = [](const std::string& what, const char* part) {
+    return what.find(part) != std::string::npos;
+  };
+  auto bytes = [](std::initializer_list<uint8_t> b) { return std::string(b.begin(), b.end()); };
+  EXPECT_TRUE(
+      has(problem(two + bytes({1, 0x81})), "cut short in the varint of the posting at byte 4"));
+  EXPECT_TRUE(has(problem(two + bytes({0, 0})), "out of order at byte 4"));  // the same again
+  EXPECT_TRUE(has(problem(Encoded({P(1, 5), P(1, 7)}) + bytes({0, 3})),  // number 7 − 2
+                  "out of order at byte 4"));
+  EXPECT_TRUE(has(problem(two + bytes({0x80, 0x20, 0})), "outside the list's bucket"));  // 4098
+  EXPECT_TRUE(has(problem(two + bytes({1, 1})), "session number out of range"));  // 0 − 1
+  EXPECT_TRUE(has(problem(two + std::string(9, '\xff') + "\x02"), "longer than 64 bits"));
+  out.clear();
+  EXPECT_TRUE(si::DecodePostings(base, two + bytes({1, 1}), &out).IsCorruption());
+  EXPECT_EQ(out.size(), 2u);  // what decoded before the problem
 }
 
 // The merge operator never fails (a failure would stop the catalog's compactions): a
-// malformed list's whole postings are sorted in.
-TEST(PostingListTest, MergeOperatorRepairsInsteadOfFailing) {
-  auto merge = search_index::PostingsMerge();
-  const std::string stored = Posting(3, 0) + Posting(1, 0) + "xy";  // out of order, torn
-  const std::string op = Posting(2, 0);
+// malformed list's postings up to the problem are kept.
+TEST(PostingListTest, MergeOperatorKeepsWhatDecodesInsteadOfFailing) {
+  auto merge = si::PostingsMerge();
+  const std::string stored = Encoded({P(1, 0), P(3, 0)}) + "\x81";  // torn
+  const std::string op = Encoded({P(2, 0)});
+  const std::string key_bytes = si::TermPrefix(si::kText, "an") + kBucket;
+  const rocksdb::Slice key(key_bytes);  // the input keeps a reference
   rocksdb::Slice existing(stored);
   std::vector<rocksdb::Slice> ops = {op};
   std::string out;
   rocksdb::Slice existing_operand;
-  rocksdb::MergeOperator::MergeOperationInput in("k", &existing, ops, nullptr);
+  rocksdb::MergeOperator::MergeOperationInput in(key, &existing, ops, nullptr);
   rocksdb::MergeOperator::MergeOperationOutput res(out, existing_operand);
   ASSERT_TRUE(merge->FullMergeV2(in, &res));
-  EXPECT_EQ(out, Posting(1, 0) + Posting(2, 0) + Posting(3, 0));
+  EXPECT_EQ(out, Encoded({P(1, 0), P(2, 0), P(3, 0)}));
 }
 
-// A term's presence checked on a document agrees with the postings the index writes for it:
-// every term of PostingTerms and PairTerms, and none other, for metadata with amended
-// provinces and types, words in several keys, and values without letters.
-TEST(DocHasTermTest, AgreesWithThePostingsWritten) {
-  std::mt19937 rng(11);
-  const std::vector<std::string> keys = {"point", "province", "case", "type", "conference",
-                                         "chair", "participant", "note", "address"};
-  const std::vector<std::string> values = {
-      "Nguyễn Văn An", "Đồng Nai", "complaint", "petition", "Tổ 5, ấp Tân Phú", "KN-2024/17",
-      "Gia Lai", "---", "Lý Thị Mai", "xa-tan-phu-0123", "Trần Anh", "an toàn giao thông"};
-  for (int round = 0; round < 300; ++round) {
-    crypto::Metadata meta;
-    const int n = 1 + static_cast<int>(rng() % 8);
-    for (int i = 0; i < n; ++i)
-      meta.emplace_back(keys[rng() % keys.size()], values[rng() % values.size()]);
-    search_index::Doc doc;
-    doc.meta = meta;
-    const Bytes encoded = search_index::EncodeDoc(doc);
-    auto view = search_index::DecodeDocView(encoded);
-    ASSERT_TRUE(view.ok()) << view.status().ToString();
-    std::set<std::string> written;
-    for (const auto& t : search_index::PostingTerms(meta, true)) written.insert(t);
-    for (const auto& t : search_index::PairTerms(meta)) written.insert(t);
-    // Candidates: what was written, and the same words under every other field.
-    std::set<std::string> candidates = written;
-    const std::string fields = "atpvcyfhrw";
-    for (const auto& t : written)
-      for (char f : fields) candidates.insert(std::string(1, f) + t.substr(1));
-    for (const auto& prefix : candidates) {
-      const size_t nul = prefix.find('\0');
-      ASSERT_NE(nul, std::string::npos);
-      search_index::QueryTerm term{prefix[0], prefix.substr(1, nul - 1), false};
-      EXPECT_EQ(search_index::DocHasTerm(view->meta_body, term), written.count(prefix) == 1)
-          << "round " << round << ": field " << term.field << " term '" << term.word << "'";
-    }
-  }
+TEST(PostingListTest, NextNumberMergeKeepsTheLargest) {
+  auto merge = si::NumberMerge();
+  std::string out;
+  rocksdb::Slice existing(std::string_view("\0\0\x01\x00", 4));
+  std::vector<rocksdb::Slice> ops = {rocksdb::Slice(std::string_view("\0\0\x02\x00", 4)),
+                                     rocksdb::Slice("bad"),
+                                     rocksdb::Slice(std::string_view("\0\0\x00\x05", 4))};
+  rocksdb::Slice existing_operand;
+  const rocksdb::Slice key(si::kNextNumberKey);  // the input keeps a reference
+  rocksdb::MergeOperator::MergeOperationInput in(key, &existing, ops, nullptr);
+  rocksdb::MergeOperator::MergeOperationOutput res(out, existing_operand);
+  ASSERT_TRUE(merge->FullMergeV2(in, &res));
+  EXPECT_EQ(out, std::string_view("\0\0\x02\x00", 4));
 }
 
 // The card reader walks clustered keys, seeks past gaps, switches to MultiGet once keys prove

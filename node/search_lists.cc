@@ -44,14 +44,12 @@ Result<bool> TermCursor::Seek(const std::string& target) {
   return Load();
 }
 
-Result<std::string_view> TermCursor::List() {
-  std::string_view v = it_->value().ToStringView();
-  if (v.size() % kSuffixSize != 0)
-    return Status::Corruption("search index: posting list of '" +
-                              prefix_.substr(1, prefix_.size() - 2) + "' is " +
-                              std::to_string(v.size()) +
-                              " bytes, not whole postings: run `tcd reindex`");
-  return v;
+Result<List> TermCursor::Postings() {
+  if (!read_) {
+    list_.Reset(BucketBase(bucket_), it_->value().ToStringView());
+    read_ = true;
+  }
+  return &list_;
 }
 
 Result<bool> TermCursor::Load() {
@@ -60,6 +58,7 @@ Result<bool> TermCursor::Load() {
   if (!it_->Valid())
     TCD_RETURN_IF_ERROR(internal::FromRocks(it_->status(), "search: read postings"));
   if (have_) bucket_.assign(it_->key().data() + prefix_.size(), kBucketSize);
+  read_ = false;
   return have_;
 }
 
@@ -130,27 +129,32 @@ Result<bool> UnionCursor::Seek(const std::string& target) {
   return !bucket_.empty();
 }
 
-Result<std::string_view> UnionCursor::List() {
-  std::vector<std::string_view> lists;
+Result<List> UnionCursor::Postings() {
+  std::vector<Posting> all;
   for (auto& p : parts_) {
     if (p->bucket() != bucket_) continue;
-    TCD_ASSIGN_OR_RETURN(std::string_view l, p->List());
-    lists.push_back(l);
+    TCD_ASSIGN_OR_RETURN(List l, p->Postings());
+    const size_t mid = all.size();
+    for (size_t i = 0; l->Has(i); ++i) all.push_back(l->at(i));
+    TCD_RETURN_IF_ERROR(l->status());
+    std::inplace_merge(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(mid), all.end());
   }
-  TCD_RETURN_IF_ERROR(UnionPostings(lists, &list_));
-  return std::string_view(list_);
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  list_.Reset(std::move(all));
+  return &list_;
 }
 
-size_t Gallop(const List& list, size_t from, const char* target) {
+size_t Gallop(PostingReader& list, size_t from, Posting target) {
   size_t lo = from, step = 1;
-  while (lo + step < list.n && Less(list.at(lo + step), target)) {
+  while (list.Has(lo + step) && list.at(lo + step) < target) {
     lo += step;
     step *= 2;
   }
-  size_t hi = std::min(list.n, lo + step);
-  while (lo < hi) {  // first index in [lo, hi) not below target
+  // [lo, hi): decoded, and the first posting not below target is in it or at hi
+  size_t hi = list.Has(lo + step) ? lo + step : list.decoded();
+  while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (Less(list.at(mid), target)) lo = mid + 1; else hi = mid;
+    if (list.at(mid) < target) lo = mid + 1; else hi = mid;
   }
   return lo;
 }

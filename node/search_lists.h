@@ -7,7 +7,6 @@
 #include <rocksdb/iterator.h>
 
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -48,6 +47,9 @@ class IteratorPool {
   std::vector<rocksdb::Iterator*> kept_;  // owned
 };
 
+// A posting list as a query reads it (decoded as far as it is read).
+using List = PostingReader*;
+
 // The posting lists of one term, or of every term starting with a prefix, bucket by bucket
 // (newest first), able to jump forward.
 class Cursor {
@@ -56,8 +58,8 @@ class Cursor {
   // Moves to the first bucket >= `target` (kBucketSize bytes): false when there is none.
   virtual Result<bool> Seek(const std::string& target) = 0;
   virtual const std::string& bucket() const = 0;
-  // The current bucket's postings (ascending suffixes), valid until the next Seek.
-  virtual Result<std::string_view> List() = 0;
+  // The current bucket's postings, valid until the next Seek.
+  virtual Result<List> Postings() = 0;
 };
 
 // One term's lists: the keys `prefix | bucket` of an iterator over search_postings.
@@ -67,7 +69,7 @@ class TermCursor : public Cursor {
       : it_(std::move(it)), prefix_(std::move(prefix)) {}
   Result<bool> Seek(const std::string& target) override;
   const std::string& bucket() const override { return bucket_; }
-  Result<std::string_view> List() override;
+  Result<List> Postings() override;
 
  private:
   Result<bool> Load();  // reads the iterator's bucket; false at the end of the term's lists
@@ -75,6 +77,8 @@ class TermCursor : public Cursor {
   const std::string prefix_;
   std::string bucket_;
   bool have_ = false;
+  bool read_ = false;  // list_ reads the current bucket's value
+  PostingReader list_;
 };
 
 // The union of several terms' lists (the words a prefix word matches).
@@ -83,12 +87,12 @@ class UnionCursor : public Cursor {
   explicit UnionCursor(std::vector<std::unique_ptr<Cursor>> parts) : parts_(std::move(parts)) {}
   Result<bool> Seek(const std::string& target) override;
   const std::string& bucket() const override { return bucket_; }
-  Result<std::string_view> List() override;
+  Result<List> Postings() override;
 
  private:
   std::vector<std::unique_ptr<Cursor>> parts_;
   std::string bucket_;
-  std::string list_;
+  PostingReader list_;
 };
 
 // Reads the cards of a query's hits (search_cards), batch by batch in ascending key order.
@@ -123,32 +127,9 @@ class CardReader {
   std::vector<rocksdb::Status> got_st_;
 };
 
-// Postings compared as unsigned bytes, 8 at a time (this is where intersections spend their
-// time; std::string_view's compare calls memcmp).
-inline uint64_t Word(const char* p) {
-  uint64_t w;
-  std::memcpy(&w, p, 8);
-  return __builtin_bswap64(w);
-}
-inline bool Less(const char* a, const char* b) {
-  for (int i = 0; i < 24; i += 8) {
-    uint64_t x = Word(a + i), y = Word(b + i);
-    if (x != y) return x < y;
-  }
-  return false;
-}
-static_assert(kSuffixSize == 24);
-
-// A posting list as an array of postings.
-struct List {
-  const char* data = nullptr;
-  size_t n = 0;
-  const char* at(size_t i) const { return data + i * kSuffixSize; }
-};
-
-// The first index >= `from` of `list` whose posting is not below `target`, or list.n
-// (galloping: the postings wanted are usually near).
-size_t Gallop(const List& list, size_t from, const char* target);
+// The first index >= `from` of `list` whose posting is not below `target`, or the list's size
+// (galloping: the postings wanted are usually near; it decodes no further than twice as far).
+size_t Gallop(PostingReader& list, size_t from, Posting target);
 
 // The next bucket after `b`, or "" after the last.
 std::string NextBucket(std::string b);

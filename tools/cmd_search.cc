@@ -178,7 +178,9 @@ int RunReindex(const std::string& data) {
     if (done == total || done % 1000 == 0)
       std::cerr << "\rindexing: " << done << "/" << total << " sessions" << std::flush;
   };
-  Status s = (*store)->catalog()->Reindex(progress);
+  // An index of an older layout was rebuilt by the open already.
+  Status s = (*store)->catalog()->reindexed_on_open() ? Status::OK()
+                                                      : (*store)->catalog()->Reindex(progress);
   std::cerr << "\n";
   if (s.ok()) s = (*store)->catalog()->Compact();
   if (!s.ok()) return ReportError(s);
