@@ -190,7 +190,9 @@ Status Catalog::IndexForSearch(rocksdb::WriteBatch* batch, const SessionRecord& 
     if (open) {
       TCD_RETURN_IF_ERROR(read_key());
       if (!key) {  // the session's first indexing: its number
-        const uint32_t number = next_number_.fetch_add(1);
+        uint32_t number = next_number_.load();  // never past UINT32_MAX: no number twice
+        while (number != UINT32_MAX && !next_number_.compare_exchange_weak(number, number + 1)) {
+        }
         if (number == UINT32_MAX) {
           spdlog::error("search index: session numbers exhausted: session {} not indexed; run "
                         "`tcd reindex`", crypto::SessionIdToString(record.id));
@@ -242,14 +244,16 @@ Status Catalog::ReindexIfMissing() {
     std::string next;
     rocksdb::Status g = db_->Get(rocksdb::ReadOptions(), search_ids_, si::kNextNumberKey, &next);
     if (!g.ok() && !g.IsNotFound()) return FromRocks(g, "catalog: read the next session number");
-    if (g.ok() && next.size() != 4)
-      return Status::Corruption("catalog: search index's next session number is " +
-                                std::to_string(next.size()) + " bytes: run `tcd reindex`");
-    if (g.ok())
+    if (g.ok() && next.size() != 4) {  // damaged: number afresh
+      spdlog::warn("catalog: the search index's next session number is {} bytes, not 4: "
+                   "rebuilding the index", next.size());
+      search_ready_ = false;
+    } else if (g.ok()) {
       next_number_ = static_cast<uint32_t>(static_cast<uint8_t>(next[0])) << 24 |
                      static_cast<uint32_t>(static_cast<uint8_t>(next[1])) << 16 |
                      static_cast<uint32_t>(static_cast<uint8_t>(next[2])) << 8 |
                      static_cast<uint8_t>(next[3]);
+    }
   }
   if (search_ready_ || read_only_) return Status::OK();
   reindexed_on_open_ = true;

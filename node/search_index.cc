@@ -261,7 +261,9 @@ bool PostingReader::DecodeTo(size_t i) {
   // of a malformed list.
   if (at_ >= size_) return false;
   const size_t had = decoded_.size();
-  const size_t want = std::min(std::max({i + 1, 2 * had, size_t{64}}), had + (size_ - at_) / 2);
+  // At most one posting per 2 bytes left, and at least one: a stray last byte fails below.
+  const size_t want =
+      std::min(std::max({i + 1, 2 * had, size_t{64}}), had + std::max<size_t>(1, (size_ - at_) / 2));
   decoded_.resize(want);
   Posting* w = decoded_.data() + had;
   Posting* const end = decoded_.data() + want;
@@ -289,14 +291,12 @@ bool PostingReader::DecodeTo(size_t i) {
     *w++ = static_cast<Posting>(slot_) << 32 | static_cast<uint64_t>(number_);
   }
   decoded_.resize(static_cast<size_t>(w - decoded_.data()));
-  if (bad) {
-    std::vector<Posting> ignored;
+  if (bad) {  // keep the postings before the problem, and say what it is
+    decoded_.clear();
     status_ = DecodeChecked(base_, std::string_view(reinterpret_cast<const char*>(p_), size_),
-                            &ignored);
+                            &decoded_);
     if (status_.ok()) status_ = Status::Corruption("search index: posting list does not decode");
-    decoded_.resize(had);
     at_ = size_;  // nothing more
-    return false;
   }
   return i < decoded_.size();
 }
@@ -312,9 +312,10 @@ void PostingReader::Reset(Posting base, std::string_view value) {
   status_ = Status::OK();
 }
 
-void PostingReader::Reset(std::vector<Posting> postings) {
+void PostingReader::Reset(std::vector<Posting> postings, size_t encoded_size) {
   Reset(0, {});
   decoded_ = std::move(postings);
+  size_ = at_ = encoded_size;
 }
 
 Status DecodePostings(Posting base, std::string_view value, std::vector<Posting>* out) {
@@ -323,11 +324,7 @@ Status DecodePostings(Posting base, std::string_view value, std::vector<Posting>
   size_t n = 0;
   while (r.Has(n)) ++n;
   out->insert(out->end(), r.decoded_.begin(), r.decoded_.begin() + static_cast<std::ptrdiff_t>(n));
-  if (!r.status().ok()) {
-    out->resize(out->size() - n);
-    return DecodeChecked(base, value, out);
-  }
-  return Status::OK();
+  return r.status();
 }
 
 Status UnionPostings(Posting base, const std::vector<std::string_view>& lists, std::string* out) {

@@ -139,7 +139,8 @@ Status DecodePostings(Posting base, std::string_view value, std::vector<Posting>
 class PostingReader {
  public:
   void Reset(Posting base, std::string_view value);
-  void Reset(std::vector<Posting> postings);  // already decoded
+  // Already decoded; `encoded_size`: what orders it among other lists (encoded_size()).
+  void Reset(std::vector<Posting> postings, size_t encoded_size);
   // Whether the list has a posting at index i (decoding up to it): false after its last one
   // and when its value does not decode (status() says why; the postings before stay).
   bool Has(size_t i) { return i < decoded_.size() || DecodeTo(i); }

@@ -147,7 +147,7 @@ TEST(PostingListTest, MalformedListsAreNamed) {
   };
   const std::string two = Encoded({P(1, 0), P(2, 0)});  // 2 + 2 bytes
   ASSERT_EQ(two, std::string("\x01\x00\x01\x00", 4));
-  auto has = [](const std::string& what, const char* part) {
+  auto has = [](const std::string& what, const std::string& part) {
     return what.find(part) != std::string::npos;
   };
   auto bytes = [](std::initializer_list<uint8_t> b) { return std::string(b.begin(), b.end()); };
@@ -159,6 +159,20 @@ TEST(PostingListTest, MalformedListsAreNamed) {
   EXPECT_TRUE(has(problem(two + bytes({0x80, 0x20, 0})), "outside the list's bucket"));  // 4098
   EXPECT_TRUE(has(problem(two + bytes({1, 1})), "session number out of range"));  // 0 − 1
   EXPECT_TRUE(has(problem(two + std::string(9, '\xff') + "\x02"), "longer than 64 bits"));
+  EXPECT_TRUE(has(problem(two + bytes({1})), "cut short in the varint of the posting at byte 4"));
+  // Read lazily, a list keeps the postings before its problem and says what it is.
+  std::vector<si::Posting> many;
+  for (uint32_t i = 0; i < 100; ++i) many.push_back(P(1, i));
+  const std::string torn = Encoded(many) + bytes({0, 0});
+  si::PostingReader reader;
+  reader.Reset(base, torn);
+  EXPECT_TRUE(reader.Has(0));
+  EXPECT_TRUE(reader.status().ok());
+  EXPECT_FALSE(reader.Has(100));
+  EXPECT_EQ(reader.decoded(), 100u);
+  EXPECT_EQ(reader.at(99), P(1, 99));
+  EXPECT_TRUE(has(reader.status().ToString(),
+                  "out of order at byte " + std::to_string(torn.size() - 2)));
   out.clear();
   EXPECT_TRUE(si::DecodePostings(base, two + bytes({1, 1}), &out).IsCorruption());
   EXPECT_EQ(out.size(), 2u);  // what decoded before the problem

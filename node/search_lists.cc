@@ -131,16 +131,18 @@ Result<bool> UnionCursor::Seek(const std::string& target) {
 
 Result<List> UnionCursor::Postings() {
   std::vector<Posting> all;
+  size_t bytes = 0;
   for (auto& p : parts_) {
     if (p->bucket() != bucket_) continue;
     TCD_ASSIGN_OR_RETURN(List l, p->Postings());
+    bytes += l->encoded_size();
     const size_t mid = all.size();
     for (size_t i = 0; l->Has(i); ++i) all.push_back(l->at(i));
     TCD_RETURN_IF_ERROR(l->status());
     std::inplace_merge(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(mid), all.end());
   }
   all.erase(std::unique(all.begin(), all.end()), all.end());
-  list_.Reset(std::move(all));
+  list_.Reset(std::move(all), bytes);
   return &list_;
 }
 
