@@ -8,8 +8,8 @@
 //   outbox    session_id[16]                 → empty (sessions the upstream tiers do not yet hold)
 //   inbox     peer_pk[32] || session_id[16] || u64 seq → cipher_hash[32] || u64 size
 //             (replicated entries whose blob has not arrived yet; the receiver fetches these)
-//   search_docs, search_postings, search_cards: the search index (node/search.h,
-//   catalog_search.cc)
+//   search_docs, search_postings, search_cards, search_ids: the search index (node/search.h,
+//   catalog_index.cc, catalog_search.cc)
 //   log       the node logs (node/node_log.h): every chain entry Append() stores becomes the
 //             next leaf of this node's own log in the same batch
 // Every mutation is one WriteBatch written with sync=true: it is either wholly durable or absent.
@@ -169,7 +169,7 @@ class Catalog {
   // the caller looked (then it stays: the new entries must travel too).
   Status RemoveFromOutbox(const crypto::SessionId& id, uint64_t next_seq);
 
-  // --- Search (catalog_search.cc; types in node/search.h) ---
+  // --- Search (catalog_search.cc, catalog_index.cc; types in node/search.h) ---
   // Sessions matching `q`, newest first (by start time, then id), at most q.limit.
   // InvalidArgument naming the field when a filter has no searchable word.
   Result<std::vector<SearchHit>> Search(const SearchQuery& q);
@@ -227,7 +227,7 @@ class Catalog {
                       const std::string& what);
   Status CommitGroup(const std::vector<PendingAppend*>& group);
   // Adds the search index's changes for chain entries `entries` (encodings, in chain order) of
-  // session `id` to `batch` (catalog_search.cc). An entry that does not decode is not indexed
+  // session `id` to `batch` (catalog_index.cc). An entry that does not decode is not indexed
   // (logged): the index never stands in the way of storing evidence.
   // Also rewrites the session's search document with `record` (the summary results show).
   Status IndexForSearch(rocksdb::WriteBatch* batch, const SessionRecord& record,
