@@ -54,6 +54,10 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::string& name) {
     // session ids are random bytes, which compression would only slow down.
     o.merge_operator = search_index::PostingsMerge();
     o.compression = rocksdb::kNoCompression;
+    // Delta-coded lists are small, so a 64 MB table holds ~1,000,000 of them and its prefix
+    // filter is ~1.3 MB, which a fresh `tcd search` reads whole for its first term: 16 MB tables
+    // (about 12 on the 1,000,000-session benchmark) took that command from 10.5 to 8.7 ms.
+    o.target_file_size_base = 16 << 20;
   }
   if (name == "search_ids") o.merge_operator = search_index::NumberMerge();
   if (name == "search_docs" || name == "search_cards") {
