@@ -109,7 +109,7 @@ class NodeLogTest : public ::testing::Test {
       }
     }
     EXPECT_EQ(indices.size(), expected_entries);
-    if (!indices.empty()) EXPECT_EQ(*indices.rbegin(), expected_entries - 1);
+    if (!indices.empty()) { EXPECT_EQ(*indices.rbegin(), expected_entries - 1); }
   }
 
   std::string root_;
@@ -254,8 +254,8 @@ TEST_F(NodeLogTest, ACatalogWrittenBeforeTheLogIsLoggedOnceWhenOpened) {
   store_.reset();
   const std::string dir = root_ + "/data/catalog";
   EditRaw(dir, [](rocksdb::DB* db, const std::string& name, rocksdb::ColumnFamilyHandle* h) {
-    if (name == "meta") ASSERT_TRUE(db->Delete({}, h, "node-log").ok());
-    if (name == "log") ASSERT_TRUE(db->DropColumnFamily(h).ok());
+    if (name == "meta") { ASSERT_TRUE(db->Delete({}, h, "node-log").ok()); }
+    if (name == "log") { ASSERT_TRUE(db->DropColumnFamily(h).ok()); }
   });
   {  // Read-only, an old catalog has no logs to show.
     auto ro = Catalog::Open(root_ + "/data/catalog", true);
@@ -269,7 +269,7 @@ TEST_F(NodeLogTest, ACatalogWrittenBeforeTheLogIsLoggedOnceWhenOpened) {
   ASSERT_TRUE(store_->catalog()->Compact().ok());
   store_.reset();
   EditRaw(dir, [](rocksdb::DB* db, const std::string& name, rocksdb::ColumnFamilyHandle* h) {
-    if (name == "meta") ASSERT_TRUE(db->Delete({}, h, "node-log").ok());
+    if (name == "meta") { ASSERT_TRUE(db->Delete({}, h, "node-log").ok()); }
   });
   OpenStore();
   ExpectEveryEntryLogged(6 + 7, {received});
