@@ -176,7 +176,10 @@ Status BlobStore::Quarantine(const crypto::Hash256& h, const std::string& reason
   const std::string path = PathOf(h);
   std::string dest =
       quarantine_dir_ + "/" + hex + "." + std::to_string(env_->NowMicros() / 1000000);
-  if (env_->FileExists(dest)) dest += "-" + RandomName().substr(0, 8);
+  if (env_->FileExists(dest)) {
+    dest += '-';  // not `"-" + string`: g++ 12 at -O3 reports a false -Wrestrict for it
+    dest += RandomName().substr(0, 8);
+  }
   Status s = env_->RenameFile(path, dest);
   if (s.IsNotFound()) return Status::NotFound("blob " + hex + " not found (" + path + ")");
   if (!s.ok()) return s.WithContext("quarantine blob " + hex);
