@@ -152,9 +152,11 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir, bool read
   options.paranoid_checks = true;
   options.max_open_files = 256;
   // `tcd search` opens the catalog read-only while the node runs, which replays the
-  // write-ahead log: flush column families holding older log data once it exceeds 64 MiB, so
-  // that replay stays well under a second.
-  options.max_total_wal_size = 64 << 20;
+  // write-ahead log first, at about 19 ms per MB on a 2-core machine: flush column families
+  // holding older log data once it exceeds 16 MiB, so that a search waits at most about 0.3 s
+  // for it (at 64 MiB, up to 1.2 s). Bulk-loading 60,000 sessions took no longer this way
+  // (38 s against 43), in about twice as many table files.
+  options.max_total_wal_size = 16 << 20;
   options.info_log = std::make_shared<SpdlogLogger>();
   if (read_only) {
     // A read-only open is a command (`tcd search`: 12 ms in all) that never compacts: it skips
