@@ -70,9 +70,14 @@ Status Store::Recover() {
   }
   for (const auto& h : referenced) {
     if (on_disk.count(h) || expected_absent.count(h)) continue;
+    if (++recovery_.missing_blob_count > RecoveryReport::kMissingNamed) continue;
     spdlog::error("recovery: blob {} is referenced by the catalog but missing on disk", ToHex(h));
     recovery_.missing_blobs.push_back(ToHex(h));
   }
+  if (recovery_.missing_blob_count > RecoveryReport::kMissingNamed)
+    spdlog::error("recovery: {} blobs referenced by the catalog are missing on disk in all (the "
+                  "first {} named above); `tcd verify --data DIR` names the sessions they belong to",
+                  recovery_.missing_blob_count, RecoveryReport::kMissingNamed);
   TCD_ASSIGN_OR_RETURN(auto sessions, catalog_->ListSessions());
   for (auto& r : sessions) {
     if (r.state != SessionState::kRecording) continue;

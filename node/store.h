@@ -42,7 +42,11 @@ struct RecoveryReport {
   int temp_files_removed = 0;
   int orphan_blobs_removed = 0;  // durable blobs whose catalog batch never committed: moved
                                  // to blobs/quarantine/
-  std::vector<std::string> missing_blobs;     // referenced by the catalog, absent on disk
+  // Blobs referenced by the catalog but absent on disk: how many, and the first few (a lost
+  // blob directory would otherwise make millions of log lines and strings).
+  static constexpr size_t kMissingNamed = 10;
+  size_t missing_blob_count = 0;
+  std::vector<std::string> missing_blobs;     // the first kMissingNamed, as hex
   std::vector<std::string> sessions_unsealed; // were "recording" with no live recorder
 };
 
