@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <vector>
 
 #include "base/fault_env.h"
 #include "node/session_recorder.h"
@@ -146,16 +147,17 @@ TEST(CrashTest, RecoveryCountsLostBlobsAndNamesTheFirstFew) {
   testing::TempDir dir;
   for (int i = 0; i < 3; ++i)  // 3 sealed sessions of 6 blobs each
     ASSERT_TRUE(RecordScenario(Env::Default(), dir / "data", id, archive.pub).sealed);
-  size_t removed = 0;
+  std::vector<std::filesystem::path> files;  // listed first: no removal while iterating
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir / "data/blobs"))
-    if (e.is_regular_file() && std::filesystem::remove(e.path())) ++removed;
-  ASSERT_EQ(removed, 18u);
+    if (e.is_regular_file()) files.push_back(e.path());
+  ASSERT_EQ(files.size(), 18u);
+  for (const auto& f : files) ASSERT_TRUE(std::filesystem::remove(f)) << f;
   auto store = node::Store::Open(Env::Default(), dir / "data");
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   const node::RecoveryReport& r = (*store)->recovery();
   EXPECT_EQ(r.missing_blob_count, 18u);
   ASSERT_EQ(r.missing_blobs.size(), node::RecoveryReport::kMissingNamed);
-  EXPECT_EQ(r.missing_blobs[0].size(), 64u);  // a SHA-256 in hex
+  EXPECT_EQ(r.missing_blobs[0].size(), 64u);  // a BLAKE2b-256 in hex
 }
 
 }  // namespace
