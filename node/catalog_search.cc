@@ -79,6 +79,33 @@ bool OneValueHasAll(ByteView meta_body, std::string_view key,
   return found;
 }
 
+// Whether pair list i may be left out of its bucket's intersection: it is over kSkipRatio times
+// as long as the shortest, kept[0], and both its words are in pair lists of the same field among
+// kept[0, n) (those intersected). The filter still checks that all the words are in one value;
+// reading such a list ("nguyen van", in a name query with "an") costs far more than the few
+// candidates it would remove.
+bool SkipPair(const std::vector<si::QueryTerm>& terms, const std::vector<List>& lists,
+              const size_t* kept, size_t n, size_t i) {
+  constexpr size_t kSkipRatio = 4;
+  const char field = terms[i].field;
+  if ((field != si::kChairPair && field != si::kParticipantPair) ||
+      lists[i]->encoded_size() <= kSkipRatio * lists[kept[0]]->encoded_size())
+    return false;
+  auto words = [](std::string_view pair) {
+    const size_t space = pair.find(' ');
+    return std::pair{pair.substr(0, space), pair.substr(space + 1)};
+  };
+  auto [a, b] = words(terms[i].word);
+  bool have_a = false, have_b = false;
+  for (size_t k = 0; k < n; ++k) {
+    if (terms[kept[k]].field != field) continue;
+    auto [x, y] = words(terms[kept[k]].word);
+    have_a = have_a || a == x || a == y;
+    have_b = have_b || b == x || b == y;
+  }
+  return have_a && have_b;
+}
+
 }  // namespace
 
 bool si::PostFilter::NeedsMetadata() const {
@@ -185,6 +212,29 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
     return postings_pool_ ? postings_pool_->Take()
                           : si::IteratorPool::Ptr(db_->NewIterator(ro, search_postings_), {});
   };
+  // The filter checks the words of --chair and --participant on the documents; the lists read
+  // are of their pairs when there are two words or more (a pair's sessions have both words in
+  // one value: far fewer than either word's, for a name), unless some value has too many words
+  // to be paired.
+  const std::vector<si::QueryTerm> words_terms = terms;
+  for (auto [word_field, pair_field] :
+       {std::pair{si::kChair, si::kChairPair}, std::pair{si::kParticipant, si::kParticipantPair}}) {
+    std::vector<std::string> words;
+    for (const auto& t : terms)
+      if (t.field == word_field && !t.prefix) words.push_back(t.word);
+    std::sort(words.begin(), words.end());
+    words.erase(std::unique(words.begin(), words.end()), words.end());
+    if (words.size() < 2 || words.size() > si::kMaxPairWords) continue;
+    const std::string unpaired = si::TermPrefix(pair_field, "");
+    si::IteratorPool::Ptr it = postings();
+    it->Seek(unpaired);
+    TCD_RETURN_IF_ERROR(FromRocks(it->status(), "search: read postings"));
+    if (it->Valid() && it->key().starts_with(unpaired)) continue;
+    terms.erase(std::remove_if(terms.begin(), terms.end(), [&](const si::QueryTerm& t) {
+                  return t.field == word_field && !t.prefix;
+                }), terms.end());
+    for (const auto& t : si::WordPairTerms(words)) terms.push_back({pair_field, t, false});
+  }
   std::vector<std::unique_ptr<Cursor>> cursors;
   for (const auto& t : terms) {
     if (!t.prefix) {
@@ -225,7 +275,7 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
   CardReader cards(db_.get(), search_cards_, ro, cards_pool_.get());
   auto want = [&] { return q.limit == 0 ? size_t{64} : q.limit - hits.size(); };
   auto full = [&] { return q.limit != 0 && hits.size() >= q.limit; };
-  si::PostFilter filter{terms};
+  si::PostFilter filter{words_terms};
   auto read_hits = [&] {
     slot_end.reset();
     return ReadHits(ro, &cards, &inbox, q, filter, card_prefix, &pending, &hits);
@@ -249,15 +299,20 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
       }
     }
     if (done || (last && bucket > si::BucketOf(*last))) break;
+    order.resize(cursors.size());
     for (size_t i = 0; i < cursors.size(); ++i) {
       TCD_ASSIGN_OR_RETURN(lists[i], cursors[i]->Postings());
-      pos[i] = first ? Gallop(*lists[i], 0, *first) : 0;
       order[i] = i;
     }
     // Shortest first: it proposes candidates, the others confirm or jump them forward.
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
       return lists[a]->encoded_size() < lists[b]->encoded_size();
     });
+    size_t kept = 1;  // order[0, kept): the lists intersected
+    for (size_t k = 1; k < order.size(); ++k)
+      if (!SkipPair(terms, lists, order.data(), kept, order[k])) order[kept++] = order[k];
+    order.resize(kept);
+    for (size_t i : order) pos[i] = first ? Gallop(*lists[i], 0, *first) : 0;
     si::PostingReader& lead = *lists[order[0]];
     size_t& at = pos[order[0]];
     bool exhausted = false;  // a list has nothing later in this bucket

@@ -186,6 +186,56 @@ TEST_F(SearchTest, ResultsShowTheCurrentSummary) {
   EXPECT_EQ((*hits)[0].chair, "Lý Thị Mai");
 }
 
+// A name of two words or more is read from the lists of its word pairs (a pair's sessions have
+// both words in one value). The words of one name are found in any order; words of two
+// different names are not, also when a long pair list is left out of the intersection and only
+// the one-value check on the document tells them apart; a value with too many words to be
+// paired is still found.
+TEST_F(SearchTest, NameWordsAreFoundTogetherInOneValueInAnyOrder) {
+  uint32_t n = 0;
+  auto add = [&](std::vector<std::string> participants, std::string chair) {
+    Generated g;
+    g.id = MakeId(n);
+    g.start_us = kT0 + n++ * 60'000'000ll;  // one a minute: one bucket
+    for (auto& p : participants) g.meta.emplace_back("participant", std::move(p));
+    g.meta.emplace_back("chair", std::move(chair));
+    Add(g);
+    return g.id;
+  };
+  for (int i = 0; i < 300; ++i) add({"Nguyễn Văn Bình"}, "Trần Thị Mai");  // "nguyen van": long
+  const auto an = add({"Nguyễn Văn An"}, "Lê Văn Hùng");
+  const auto an_caps = add({"NGUYỄN  VĂN  AN", "Phạm Thị Lan"}, "Lê Văn Hùng");
+  add({"Nguyễn Thị An", "Trần Văn An"}, "Lê Văn Hùng");  // an+nguyen, an+van: not one value
+  add({"Nguyễn Văn Bình", "Lê Thị An"}, "Văn Hùng");      // nguyen+van, an: not one value
+  auto check = [&](const std::string& participant, const std::string& chair) {
+    SearchQuery q;
+    q.participant = participant;
+    q.chair = chair;
+    q.limit = 0;
+    auto got = Ids(q);
+    EXPECT_EQ(got, Reference(q)) << Describe(q);
+    return got;
+  };
+  const std::vector<crypto::SessionId> both = {an_caps, an};  // newest first
+  EXPECT_EQ(check("nguyen van an", ""), both);
+  EXPECT_EQ(check("An Nguyễn Văn", ""), both);
+  EXPECT_EQ(check("van an", "").size(), 3u);  // "Trần Văn An" too
+  SearchQuery prefix;  // (the reference knows no prefixes)
+  prefix.participant = "nguyen van a*";
+  EXPECT_EQ(Ids(prefix), both);
+  EXPECT_EQ(check("nguyen an", "").size(), 3u);  // "Nguyễn Thị An" has both
+  EXPECT_EQ(check("nguyen van binh", "").size(), 301u);
+  EXPECT_EQ(check("", "hung le").size(), 3u);
+  EXPECT_EQ(check("", "van le hung").size(), 3u);
+  EXPECT_EQ(check("nguyen van an", "thi mai").size(), 0u);
+  // A value of 13 distinct words has no pairs: names are read by their words' lists from then on.
+  const auto long_value =
+      add({"Nguyễn Văn An, Trần Thị Bình, Lê Văn Cường, Phạm Thị Dung và Hoàng Văn Em"}, "Văn");
+  EXPECT_EQ(check("nguyen van an", ""), (std::vector<crypto::SessionId>{long_value, an_caps, an}));
+  EXPECT_EQ(check("binh dung", "").size(), 1u);
+  EXPECT_EQ(check("nguyen van binh", "").size(), 302u);  // the long value has all three
+}
+
 // Every copy of a card (by time, by each point and province value the session ever had) shows
 // the latest values and the current summary.
 TEST_F(SearchTest, EveryCardCopyStaysCurrent) {

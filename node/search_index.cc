@@ -156,10 +156,32 @@ std::vector<std::string> PostingTerms(const crypto::Metadata& pairs, bool with_a
     if (char f = WholeValueField(key); f && !words.empty())
       prefixes.insert(TermPrefix(f, FoldText(value)));
     char word_field = key == "chair" ? kChair : key == "participant" ? kParticipant : 0;
-    if (word_field)
+    if (word_field) {
       for (const auto& w : words) prefixes.insert(TermPrefix(word_field, w));
+      const char pair_field = word_field == kChair ? kChairPair : kParticipantPair;
+      for (const auto& t : WordPairTerms(std::move(words)))
+        prefixes.insert(TermPrefix(pair_field, t));
+    }
   }
   return {prefixes.begin(), prefixes.end()};
+}
+
+std::string WordPair(std::string_view a, std::string_view b) {
+  if (b < a) std::swap(a, b);
+  std::string t(a);
+  t.push_back(' ');  // never inside a folded word
+  t.append(b);
+  return t;
+}
+
+std::vector<std::string> WordPairTerms(std::vector<std::string> words) {
+  std::sort(words.begin(), words.end());
+  words.erase(std::unique(words.begin(), words.end()), words.end());
+  if (words.size() > kMaxPairWords) return {""};
+  std::vector<std::string> out;
+  for (size_t i = 0; i < words.size(); ++i)
+    for (size_t j = i + 1; j < words.size(); ++j) out.push_back(WordPair(words[i], words[j]));
+  return out;
 }
 
 std::string PairTerm(std::string_view folded_province, std::string_view folded_type) {

@@ -52,6 +52,12 @@ constexpr char kConference = 'f';   // "conference"
 constexpr char kChair = 'h';        // each word of "chair"
 constexpr char kParticipant = 'r';  // each word of every "participant"
 constexpr char kProvinceType = 'w';  // folded province | '|' | folded type, every combination
+constexpr char kChairPair = 'H';        // two words of one "chair" value (WordPairTerms)
+constexpr char kParticipantPair = 'R';  // two words of one "participant" value
+// A chair or participant value with more distinct words than this has the pair term "" (one
+// list of the sessions with such a value) instead of its pairs; while that list exists a query
+// reads the words' lists, not the pairs'.
+constexpr size_t kMaxPairWords = 12;
 
 constexpr size_t kDocKeySize = 8;  // slot (4) + session number (4)
 constexpr size_t kBucketSize = 3;  // a posting list's key: the first 3 bytes of its doc keys
@@ -167,6 +173,11 @@ std::vector<std::string> PostingTerms(const crypto::Metadata& pairs, bool with_a
 // its province and type values (the most common pair of filters, answered by one list).
 std::vector<std::string> PairTerms(const crypto::Metadata& meta);
 std::string PairTerm(std::string_view folded_province, std::string_view folded_type);
+// The pair terms of one value's folded words: "a b" (a space between) for every two distinct
+// words a < b (bytewise), so that a name's words in any order are found together in one list;
+// none for fewer than two; {""} for more than kMaxPairWords.
+std::vector<std::string> WordPairTerms(std::vector<std::string> words);
+std::string WordPair(std::string_view a, std::string_view b);  // REQUIRES: a != b
 
 // The sorted union of encoded posting lists of the bucket of `base`, encoded. Corruption when
 // one does not decode (DecodePostings).

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -83,6 +84,35 @@ std::string Encoded(const std::vector<si::Posting>& postings) {
   std::string out;
   si::EncodePostings(si::BucketBase(kBucket), postings, &out);
   return out;
+}
+
+// A name's words pair in any order; a value of one word has no pair, one of more than 12
+// distinct words the single term "" (docs/FORMAT.md §Search index, fields H and R).
+TEST(PostingTermsTest, ChairAndParticipantValuesGiveEveryPairOfTheirWordsOnce) {
+  EXPECT_EQ(si::WordPairTerms({"nguyen", "van", "an", "van"}),
+            (std::vector<std::string>{"an nguyen", "an van", "nguyen van"}));
+  EXPECT_TRUE(si::WordPairTerms({"an"}).empty());
+  EXPECT_TRUE(si::WordPairTerms({"an", "an"}).empty());
+  std::vector<std::string> twelve, thirteen;
+  for (char c = 'a'; c < 'a' + 13; ++c) (c < 'a' + 12 ? twelve : thirteen).push_back({c});
+  EXPECT_EQ(si::WordPairTerms(twelve).size(), 66u);
+  thirteen.insert(thirteen.end(), twelve.begin(), twelve.end());
+  EXPECT_EQ(si::WordPairTerms(thirteen), std::vector<std::string>{""});
+  const std::vector<std::string> terms = si::PostingTerms(
+      {{"participant", "Nguyễn Văn An"}, {"participant", "Lê Thị Bình"}, {"chair", "Hồ Lý"},
+       {"note", "Văn bản"}},
+      false);
+  auto has = [&](char field, const std::string& term) {
+    return std::find(terms.begin(), terms.end(), si::TermPrefix(field, term)) != terms.end();
+  };
+  EXPECT_TRUE(has(si::kParticipantPair, "an nguyen"));
+  EXPECT_TRUE(has(si::kParticipantPair, "binh le"));
+  EXPECT_FALSE(has(si::kParticipantPair, "an le"));  // two names
+  EXPECT_TRUE(has(si::kChairPair, "ho ly"));
+  EXPECT_FALSE(has(si::kParticipantPair, "ban van"));  // a note is no name
+  EXPECT_EQ(std::count_if(terms.begin(), terms.end(), [](const std::string& t) {
+              return t[0] == si::kParticipantPair || t[0] == si::kChairPair;
+            }), 7);
 }
 
 TEST(PostingListTest, KeysSortNewestFirstAndBucketsHoldTheirSlots) {
