@@ -23,10 +23,6 @@ bool ParseBlobName(const std::string& name, crypto::Hash256* h) {
   return true;
 }
 
-bool IsShardName(const std::string& name) {
-  return name.size() == 2 && FromHex(name) && ToHex(*FromHex(name)) == name;
-}
-
 std::string StripTrailingSlash(std::string s) {
   while (s.size() > 1 && s.back() == '/') s.pop_back();
   return s;
@@ -139,20 +135,28 @@ Result<uint64_t> BlobStore::Size(const crypto::Hash256& h) {
 }
 
 Result<std::vector<crypto::Hash256>> BlobStore::List() {
-  TCD_ASSIGN_OR_RETURN(std::vector<std::string> shards, env_->ListDir(root_));
   std::vector<crypto::Hash256> out;
-  for (const std::string& shard : shards) {
-    if (!IsShardName(shard)) continue;  // tmp, quarantine, strangers
-    auto names = env_->ListDir(root_ + "/" + shard);
-    if (!names.ok()) {
-      if (names.status().IsNotFound()) continue;  // removed meanwhile
-      return names.status();
-    }
-    for (const std::string& name : *names) {
-      crypto::Hash256 h;
-      if (ParseBlobName(name, &h) && name.compare(0, 2, shard) == 0) out.push_back(h);
-    }
+  for (int first = 0; first < 256; ++first) {
+    TCD_ASSIGN_OR_RETURN(std::vector<crypto::Hash256> shard,
+                         ListShard(static_cast<uint8_t>(first)));
+    out.insert(out.end(), shard.begin(), shard.end());
   }
+  return out;
+}
+
+Result<std::vector<crypto::Hash256>> BlobStore::ListShard(uint8_t first) {
+  const std::string shard = ToHex(ByteView(&first, 1));
+  auto names = env_->ListDir(root_ + "/" + shard);
+  if (!names.ok()) {
+    if (names.status().IsNotFound()) return std::vector<crypto::Hash256>{};  // none yet
+    return names.status();
+  }
+  std::vector<crypto::Hash256> out;
+  for (const std::string& name : *names) {
+    crypto::Hash256 h;
+    if (ParseBlobName(name, &h) && h[0] == first) out.push_back(h);
+  }
+  std::sort(out.begin(), out.end());
   return out;
 }
 

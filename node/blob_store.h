@@ -52,9 +52,12 @@ class BlobStore {
   bool Exists(const crypto::Hash256& h);
   // The blob file's size, without reading it; NotFound as Get.
   Result<uint64_t> Size(const crypto::Hash256& h);
-  // Every blob file present (ignores tmp/ and quarantine/ and names that are not 64 hex).
-  // Unsorted.
+  // Every blob file present (ignores tmp/ and quarantine/ and names that are not 64 hex),
+  // ascending.
   Result<std::vector<crypto::Hash256>> List();
+  // The blob files of one shard, those whose hash starts with byte `first`, ascending: a 256th
+  // of the store, for a caller that walks it in order without holding it all.
+  Result<std::vector<crypto::Hash256>> ListShard(uint8_t first);
   // Makes an existing blob's name durable (SyncDir of its shard and of the root): Put's data is
   // fsynced before its rename, but a crash between the rename and the directory sync leaves a
   // name that a power loss could still take away. Call before trusting Exists() for an ack.

@@ -425,16 +425,27 @@ Result<bool> Catalog::HasChainEntry(const crypto::SessionId& id, uint64_t seq) {
   return true;
 }
 
-Result<std::vector<crypto::Hash256>> Catalog::ListBlobRefs() {
-  std::vector<crypto::Hash256> out;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), blobs_));
+Status Catalog::ForEachBlobRef(const std::function<Status(const crypto::Hash256&)>& fn) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // one pass over every reference: keep the cache for searches
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, blobs_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (it->key().size() != 32) return Status::Corruption("catalog blobs: bad key");
+    if (it->key().size() != 32)
+      return Status::Corruption("catalog blobs: a key of " + std::to_string(it->key().size()) +
+                                " bytes, not 32 (" + ToHex(FromSlice(it->key())) + ")");
     crypto::Hash256 h;
     std::copy(it->key().data(), it->key().data() + 32, h.begin());
-    out.push_back(h);
+    TCD_RETURN_IF_ERROR(fn(h));
   }
-  TCD_RETURN_IF_ERROR(FromRocks(it->status(), "catalog blobs scan"));
+  return FromRocks(it->status(), "catalog blobs scan");
+}
+
+Result<std::vector<crypto::Hash256>> Catalog::ListBlobRefs() {
+  std::vector<crypto::Hash256> out;
+  TCD_RETURN_IF_ERROR(ForEachBlobRef([&](const crypto::Hash256& h) {
+    out.push_back(h);
+    return Status::OK();
+  }));
   return out;
 }
 

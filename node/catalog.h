@@ -202,8 +202,10 @@ class Catalog {
   Result<ChainRecord> GetChainEntry(const crypto::SessionId& id, uint64_t seq);
   // True when the chain holds an entry at (id, seq).
   Result<bool> HasChainEntry(const crypto::SessionId& id, uint64_t seq);
-  // Every blob hash the catalog references.
+  // Every blob hash the catalog references, ascending.
   Result<std::vector<crypto::Hash256>> ListBlobRefs();
+  // The same one at a time, without holding them all; stops at fn's first error.
+  Status ForEachBlobRef(const std::function<Status(const crypto::Hash256&)>& fn);
 
   // Test and repair hooks: raw access to one chain record (used by tamper tests and tools
   // that need to rewrite history deliberately).

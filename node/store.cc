@@ -1,7 +1,6 @@
 #include "node/store.h"
 
 #include <algorithm>
-#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -44,22 +43,51 @@ Result<std::unique_ptr<Store>> Store::Open(Env* env, const std::string& dir,
 
 Status Store::Recover() {
   TCD_ASSIGN_OR_RETURN(recovery_.temp_files_removed, blobs_->CleanTemp());
-  TCD_ASSIGN_OR_RETURN(auto refs, catalog_->ListBlobRefs());
-  TCD_ASSIGN_OR_RETURN(auto present, blobs_->List());
-  TCD_ASSIGN_OR_RETURN(auto wanted, catalog_->ListWantedHashes());
-  std::set<crypto::Hash256> referenced(refs.begin(), refs.end());
   // Replicated entries whose blob is still being fetched are referenced but expected absent.
-  std::set<crypto::Hash256> expected_absent(wanted.begin(), wanted.end());
-  std::set<crypto::Hash256> on_disk(present.begin(), present.end());
+  TCD_ASSIGN_OR_RETURN(auto wanted, catalog_->ListWantedHashes());
+  std::sort(wanted.begin(), wanted.end());
+  // The catalog's references (ascending) are merged with the blob files one shard at a time
+  // (ascending too): an archive holds tens of millions of blobs, and sets of them all took
+  // 2.3 GB and 7 s at every writable open of 11,000,000.
   // A blob without a catalog entry was written just before a crash: its entry was never
   // committed, so nothing acknowledged it. There is at most one per session being recorded;
   // many more means the catalog is not the one these blobs belong to (an old backup?): then
   // nothing is touched and the operator decides.
-  std::vector<crypto::Hash256> orphans;
-  for (const auto& h : on_disk)
-    if (!referenced.count(h)) orphans.push_back(h);
-  if (orphans.size() > kMaxOrphans)
-    return Status::Corruption(std::to_string(orphans.size()) + " blob files in " + dir_ +
+  std::vector<crypto::Hash256> orphans;  // the first kMaxOrphans + 1
+  size_t orphan_count = 0;
+  auto orphan = [&](const crypto::Hash256& h) {
+    if (++orphan_count <= kMaxOrphans + 1) orphans.push_back(h);
+  };
+  std::vector<crypto::Hash256> missing;  // the first RecoveryReport::kMissingNamed
+  std::vector<crypto::Hash256> shard;    // the blob files of shard `next_shard - 1`
+  size_t at = 0;                         // the first of them not yet matched
+  int next_shard = 0;
+  auto finish_shard = [&] {
+    for (; at < shard.size(); ++at) orphan(shard[at]);
+  };
+  TCD_RETURN_IF_ERROR(catalog_->ForEachBlobRef([&](const crypto::Hash256& h) -> Status {
+    while (next_shard <= h[0]) {
+      finish_shard();
+      TCD_ASSIGN_OR_RETURN(shard, blobs_->ListShard(static_cast<uint8_t>(next_shard++)));
+      at = 0;
+    }
+    for (; at < shard.size() && shard[at] < h; ++at) orphan(shard[at]);
+    if (at < shard.size() && shard[at] == h) {
+      ++at;
+    } else if (!std::binary_search(wanted.begin(), wanted.end(), h) &&
+               ++recovery_.missing_blob_count <= RecoveryReport::kMissingNamed) {
+      missing.push_back(h);
+    }
+    return Status::OK();
+  }));
+  finish_shard();
+  while (next_shard < 256) {  // the shards after the last reference's
+    TCD_ASSIGN_OR_RETURN(shard, blobs_->ListShard(static_cast<uint8_t>(next_shard++)));
+    at = 0;
+    finish_shard();
+  }
+  if (orphan_count > kMaxOrphans)
+    return Status::Corruption(std::to_string(orphan_count) + " blob files in " + dir_ +
                               "/blobs are not in the catalog: is the catalog older than the "
                               "blobs (restored from a backup)? Refusing to start");
   for (const auto& h : orphans) {
@@ -68,9 +96,7 @@ Status Store::Recover() {
     TCD_RETURN_IF_ERROR(blobs_->Quarantine(h, "orphan: catalog entry never committed"));
     ++recovery_.orphan_blobs_removed;
   }
-  for (const auto& h : referenced) {
-    if (on_disk.count(h) || expected_absent.count(h)) continue;
-    if (++recovery_.missing_blob_count > RecoveryReport::kMissingNamed) continue;
+  for (const auto& h : missing) {
     spdlog::error("recovery: blob {} is referenced by the catalog but missing on disk", ToHex(h));
     recovery_.missing_blobs.push_back(ToHex(h));
   }

@@ -3,6 +3,7 @@
 // recovery the archive verifies (as unsealed up to its last acknowledged entry).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <vector>
 
@@ -158,6 +159,70 @@ TEST(CrashTest, RecoveryCountsLostBlobsAndNamesTheFirstFew) {
   EXPECT_EQ(r.missing_blob_count, 18u);
   ASSERT_EQ(r.missing_blobs.size(), node::RecoveryReport::kMissingNamed);
   EXPECT_EQ(r.missing_blobs[0].size(), 64u);  // a BLAKE2b-256 in hex
+}
+
+// Recovery walks the catalog's references and the blob files together, shard by shard: blob
+// files before the first reference's shard and after the last one's are orphans too, each
+// missing blob is named, and more orphans than sessions could leave refuse the start and touch
+// nothing.
+TEST(CrashTest, RecoveryMatchesBlobFilesWithTheCatalogShardByShard) {
+  ASSERT_TRUE(crypto::InitCrypto().ok());
+  crypto::NodeIdentity id = crypto::GenerateNodeIdentity();
+  crypto::ArchiveKeyPair archive = crypto::GenerateArchiveKey();
+  testing::TempDir dir;
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(RecordScenario(Env::Default(), dir / "data", id, archive.pub).sealed);
+  std::vector<crypto::Hash256> refs;
+  {
+    auto store = node::Store::Open(Env::Default(), dir / "data");
+    ASSERT_TRUE(store.ok());
+    auto r = (*store)->catalog()->ListBlobRefs();
+    ASSERT_TRUE(r.ok());
+    refs = *r;
+  }
+  ASSERT_EQ(refs.size(), 18u);
+  ASSERT_TRUE(std::is_sorted(refs.begin(), refs.end()));
+  // Blobs nobody references: one in shard 00, one in shard ff, 63 anywhere.
+  auto blob_starting = [](int first, uint32_t* k) {
+    for (;; ++*k) {
+      Bytes b = {static_cast<uint8_t>(*k), static_cast<uint8_t>(*k >> 8),
+                 static_cast<uint8_t>(*k >> 16), 0x5a};
+      if (first < 0 || crypto::Blake2b256(b)[0] == first) return b;
+    }
+  };
+  uint32_t k = 0;
+  std::vector<Bytes> strays = {blob_starting(0x00, &k), blob_starting(0xff, &k)};
+  for (int i = 0; i < 63; ++i) strays.push_back(blob_starting(-1, &(++k)));
+  const auto missing = {refs[0], refs[7], refs[17]};
+  for (const auto& h : missing)
+    ASSERT_TRUE(std::filesystem::remove(dir / "data/blobs/" + ToHex(h).substr(0, 2) + "/" + ToHex(h)));
+  {
+    auto blobs = node::BlobStore::Open(Env::Default(), dir / "data/blobs");
+    ASSERT_TRUE(blobs.ok());
+    for (const auto& b : strays) ASSERT_TRUE((*blobs)->Put(b).ok());
+  }
+  auto refused = node::Store::Open(Env::Default(), dir / "data");  // 65 orphans
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().ToString().find("65 blob files"), std::string::npos)
+      << refused.status().ToString();
+  {
+    auto blobs = node::BlobStore::Open(Env::Default(), dir / "data/blobs");
+    ASSERT_TRUE(blobs.ok());
+    EXPECT_EQ((*blobs)->List()->size(), 15u + 65u);  // nothing was moved
+    for (size_t i = 2; i < strays.size(); ++i)  // leave the two at the ends
+      ASSERT_TRUE((*blobs)->Remove(crypto::Blake2b256(strays[i])).ok());
+  }
+  auto store = node::Store::Open(Env::Default(), dir / "data");
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const node::RecoveryReport& r = (*store)->recovery();
+  EXPECT_EQ(r.orphan_blobs_removed, 2);
+  EXPECT_EQ(r.missing_blob_count, 3u);
+  EXPECT_EQ(r.missing_blobs,
+            (std::vector<std::string>{ToHex(refs[0]), ToHex(refs[7]), ToHex(refs[17])}));
+  auto left = (*store)->blobs()->List();
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->size(), 15u);  // every one referenced
+  for (const auto& h : *left) EXPECT_TRUE(std::binary_search(refs.begin(), refs.end(), h));
 }
 
 }  // namespace
