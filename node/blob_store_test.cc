@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "base/fault_env.h"
+#include "node/blob_match.h"
 
 namespace tcd::node {
 namespace {
@@ -255,6 +256,87 @@ TEST_F(BlobStoreTest, PowerLossAfterCompletePutKeepsTheBlob) {
   auto got = store_->Get(*h);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(AsChars(*got), "durable");
+}
+
+// Recovery's merge of references and blob files (node/blob_match.h), on made-up hashes that
+// reach every edge: the first and last shards, a shard with files and no reference, files after
+// the last reference of a shard, a reference expected absent (being fetched).
+crypto::Hash256 H(uint8_t a, uint8_t b) {
+  crypto::Hash256 h{};
+  h[0] = a;
+  h[1] = b;
+  return h;
+}
+
+struct FakeStore {
+  std::vector<crypto::Hash256> refs, files, wanted;
+  int failing_shard = -1;
+  Result<BlobMatch> Match(size_t keep_orphans = 64, size_t keep_missing = 10) {
+    std::sort(files.begin(), files.end());
+    return MatchBlobs(
+        [&](const std::function<Status(const crypto::Hash256&)>& fn) {
+          for (const auto& h : refs) TCD_RETURN_IF_ERROR(fn(h));
+          return Status::OK();
+        },
+        [&](uint8_t first) -> Result<std::vector<crypto::Hash256>> {
+          if (first == failing_shard) return Status::IOError("cannot list shard");
+          std::vector<crypto::Hash256> out;
+          for (const auto& h : files)
+            if (h[0] == first) out.push_back(h);
+          return out;
+        },
+        wanted, keep_orphans, keep_missing);
+  }
+};
+
+TEST(BlobMatchTest, OrphansAndMissingAcrossEveryShardEdge) {
+  FakeStore s;
+  s.refs = {H(0x00, 1), H(0x00, 5), H(0x7f, 0), H(0xff, 0x10), H(0xff, 0x20)};
+  s.files = {H(0x00, 1), H(0x00, 3), H(0x00, 5), H(0x80, 0), H(0xff, 0x10), H(0xff, 0x30),
+             H(0xff, 0x05)};
+  s.wanted = {H(0x7f, 0)};
+  auto m = s.Match();
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->orphan_count, 4u);
+  EXPECT_EQ(m->orphans, (std::vector<crypto::Hash256>{H(0x00, 3), H(0x80, 0), H(0xff, 0x05),
+                                                       H(0xff, 0x30)}));
+  EXPECT_EQ(m->missing_count, 1u);
+  EXPECT_EQ(m->missing, std::vector<crypto::Hash256>{H(0xff, 0x20)});
+  s.wanted.clear();  // no longer being fetched: missing too
+  m = s.Match();
+  EXPECT_EQ(m->missing, (std::vector<crypto::Hash256>{H(0x7f, 0), H(0xff, 0x20)}));
+  m = s.Match(2, 1);  // counts all, keeps the first few
+  EXPECT_EQ(m->orphan_count, 4u);
+  EXPECT_EQ(m->orphans, (std::vector<crypto::Hash256>{H(0x00, 3), H(0x80, 0)}));
+  EXPECT_EQ(m->missing_count, 2u);
+  EXPECT_EQ(m->missing.size(), 1u);
+}
+
+TEST(BlobMatchTest, NoReferencesMakeEveryFileAnOrphanAndNoFilesEveryReferenceMissing) {
+  FakeStore s;
+  s.files = {H(0x00, 0), H(0xff, 0xff)};
+  auto m = s.Match();
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->orphan_count, 2u);
+  EXPECT_EQ(m->missing_count, 0u);
+  FakeStore t;
+  t.refs = {H(0x00, 0), H(0x42, 0), H(0xff, 0xff)};
+  m = t.Match();
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->orphan_count, 0u);
+  EXPECT_EQ(m->missing_count, 3u);
+}
+
+TEST(BlobMatchTest, AShardThatCannotBeListedFailsTheMatch) {
+  for (int failing : {0x00, 0x80, 0xff}) {  // before, between and after the references
+    FakeStore s;
+    s.refs = {H(0x10, 0), H(0x90, 0)};
+    s.files = s.refs;
+    s.failing_shard = failing;
+    auto m = s.Match();
+    ASSERT_FALSE(m.ok()) << failing;
+    EXPECT_NE(m.status().ToString().find("cannot list shard"), std::string::npos);
+  }
 }
 
 }  // namespace

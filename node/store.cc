@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "node/blob_match.h"
+
 namespace tcd::node {
 
 // At most one blob per session being recorded can be durable without its catalog entry.
@@ -46,57 +48,30 @@ Status Store::Recover() {
   // Replicated entries whose blob is still being fetched are referenced but expected absent.
   TCD_ASSIGN_OR_RETURN(auto wanted, catalog_->ListWantedHashes());
   std::sort(wanted.begin(), wanted.end());
-  // The catalog's references (ascending) are merged with the blob files one shard at a time
-  // (ascending too): an archive holds tens of millions of blobs, and sets of them all took
-  // 2.3 GB and 7 s at every writable open of 11,000,000.
+  // The catalog's references are merged with the blob files one shard at a time (MatchBlobs):
+  // an archive holds tens of millions of blobs, and sets of them all took 2.3 GB and 7 s at
+  // every writable open of 11,000,000.
+  TCD_ASSIGN_OR_RETURN(
+      BlobMatch m,
+      MatchBlobs([&](const auto& fn) { return catalog_->ForEachBlobRef(fn); },
+                 [&](uint8_t first) { return blobs_->ListShard(first); }, wanted,
+                 kMaxOrphans, RecoveryReport::kMissingNamed));
   // A blob without a catalog entry was written just before a crash: its entry was never
   // committed, so nothing acknowledged it. There is at most one per session being recorded;
   // many more means the catalog is not the one these blobs belong to (an old backup?): then
   // nothing is touched and the operator decides.
-  std::vector<crypto::Hash256> orphans;  // the first kMaxOrphans + 1
-  size_t orphan_count = 0;
-  auto orphan = [&](const crypto::Hash256& h) {
-    if (++orphan_count <= kMaxOrphans + 1) orphans.push_back(h);
-  };
-  std::vector<crypto::Hash256> missing;  // the first RecoveryReport::kMissingNamed
-  std::vector<crypto::Hash256> shard;    // the blob files of shard `next_shard - 1`
-  size_t at = 0;                         // the first of them not yet matched
-  int next_shard = 0;
-  auto finish_shard = [&] {
-    for (; at < shard.size(); ++at) orphan(shard[at]);
-  };
-  TCD_RETURN_IF_ERROR(catalog_->ForEachBlobRef([&](const crypto::Hash256& h) -> Status {
-    while (next_shard <= h[0]) {
-      finish_shard();
-      TCD_ASSIGN_OR_RETURN(shard, blobs_->ListShard(static_cast<uint8_t>(next_shard++)));
-      at = 0;
-    }
-    for (; at < shard.size() && shard[at] < h; ++at) orphan(shard[at]);
-    if (at < shard.size() && shard[at] == h) {
-      ++at;
-    } else if (!std::binary_search(wanted.begin(), wanted.end(), h) &&
-               ++recovery_.missing_blob_count <= RecoveryReport::kMissingNamed) {
-      missing.push_back(h);
-    }
-    return Status::OK();
-  }));
-  finish_shard();
-  while (next_shard < 256) {  // the shards after the last reference's
-    TCD_ASSIGN_OR_RETURN(shard, blobs_->ListShard(static_cast<uint8_t>(next_shard++)));
-    at = 0;
-    finish_shard();
-  }
-  if (orphan_count > kMaxOrphans)
-    return Status::Corruption(std::to_string(orphan_count) + " blob files in " + dir_ +
+  if (m.orphan_count > kMaxOrphans)
+    return Status::Corruption(std::to_string(m.orphan_count) + " blob files in " + dir_ +
                               "/blobs are not in the catalog: is the catalog older than the "
                               "blobs (restored from a backup)? Refusing to start");
-  for (const auto& h : orphans) {
+  for (const auto& h : m.orphans) {
     spdlog::warn("recovery: quarantining blob {} (written just before a crash; its catalog "
                  "entry never committed)", ToHex(h));
     TCD_RETURN_IF_ERROR(blobs_->Quarantine(h, "orphan: catalog entry never committed"));
     ++recovery_.orphan_blobs_removed;
   }
-  for (const auto& h : missing) {
+  recovery_.missing_blob_count = m.missing_count;
+  for (const auto& h : m.missing) {
     spdlog::error("recovery: blob {} is referenced by the catalog but missing on disk", ToHex(h));
     recovery_.missing_blobs.push_back(ToHex(h));
   }
