@@ -111,8 +111,16 @@ Status Catalog::IndexForSearch(rocksdb::WriteBatch* batch, const SessionRecord& 
       if (!doc) continue;  // no open entry indexed: nothing to amend
     }
     if (posting.empty()) si::EncodePostings(si::BucketBase(si::BucketOf(*key)), {*key}, &posting);
-    for (const auto& term : si::PostingTerms(*pairs, open))
+    for (const auto& term : si::PostingTerms(*pairs, open)) {
       batch->Merge(search_postings_, si::PostingKey(term, *key), posting);
+      if (term == si::TermPrefix(si::kChairPair, "") ||
+          term == si::TermPrefix(si::kParticipantPair, ""))
+        spdlog::warn("search index: session {} has a {} value of more than {} distinct words: "
+                     "searches by {} now read single words' lists (slower, same results)",
+                     crypto::SessionIdToString(record.id),
+                     term[0] == si::kChairPair ? "chair" : "participant", si::kMaxPairWords,
+                     term[0] == si::kChairPair ? "--chair" : "--participant");
+    }
     doc->meta.insert(doc->meta.end(), pairs->begin(), pairs->end());
     meta_changed = true;
   }
