@@ -166,21 +166,14 @@ std::vector<std::string> PostingTerms(const crypto::Metadata& pairs, bool with_a
   return {prefixes.begin(), prefixes.end()};
 }
 
-std::string WordPair(std::string_view a, std::string_view b) {
-  if (b < a) std::swap(a, b);
-  std::string t(a);
-  t.push_back(' ');  // never inside a folded word
-  t.append(b);
-  return t;
-}
-
 std::vector<std::string> WordPairTerms(std::vector<std::string> words) {
-  std::sort(words.begin(), words.end());
+  std::sort(words.begin(), words.end());  // as unsigned bytes (char_traits<char>::lt)
   words.erase(std::unique(words.begin(), words.end()), words.end());
   if (words.size() > kMaxPairWords) return {""};
   std::vector<std::string> out;
   for (size_t i = 0; i < words.size(); ++i)
-    for (size_t j = i + 1; j < words.size(); ++j) out.push_back(WordPair(words[i], words[j]));
+    for (size_t j = i + 1; j < words.size(); ++j)
+      out.push_back(words[i] + ' ' + words[j]);  // a space is never inside a folded word
   return out;
 }
 

@@ -177,7 +177,6 @@ std::string PairTerm(std::string_view folded_province, std::string_view folded_t
 // words a < b (bytewise), so that a name's words in any order are found together in one list;
 // none for fewer than two; {""} for more than kMaxPairWords.
 std::vector<std::string> WordPairTerms(std::vector<std::string> words);
-std::string WordPair(std::string_view a, std::string_view b);  // REQUIRES: a != b
 
 // The sorted union of encoded posting lists of the bucket of `base`, encoded. Corruption when
 // one does not decode (DecodePostings).
