@@ -156,7 +156,9 @@ TEST(CaptureTest, StopFlagEndsRunAndDeliversPartialSegment) {
     const int64_t arrived = sink.segments[i].last_arrival_mono_us;
     EXPECT_GE(arrived, t0_us) << "segment " << i;
     EXPECT_LE(arrived, sink.received_mono_us[i]) << "segment " << i;
-    if (i > 0) EXPECT_GT(arrived, sink.segments[i - 1].last_arrival_mono_us) << "segment " << i;
+    if (i > 0) {
+      EXPECT_GT(arrived, sink.segments[i - 1].last_arrival_mono_us) << "segment " << i;
+    }
   }
 }
 

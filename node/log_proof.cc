@@ -140,14 +140,15 @@ Result<std::optional<std::string>> BuildLogProof(Store* store, const crypto::Ses
   // cover every earlier one).
   TCD_ASSIGN_OR_RETURN(auto kept, logs->Checkpoints(rec));
   if (kept.empty()) return std::optional<std::string>();
-  std::optional<uint64_t> index;
   uint64_t seq = next_seq;
-  while (seq-- > 0) {
-    TCD_ASSIGN_OR_RETURN(index, logs->IndexOfEntry(rec, session, seq));
-    if (index && *index < kept.back().first) break;
-    index.reset();
+  uint64_t leaf = 0;  // the entry's leaf index (a plain value: g++ -O2 saw an optional unset)
+  bool covered = false;
+  while (!covered && seq-- > 0) {
+    TCD_ASSIGN_OR_RETURN(std::optional<uint64_t> at, logs->IndexOfEntry(rec, session, seq));
+    covered = at && *at < kept.back().first;
+    if (covered) leaf = *at;
   }
-  if (!index) return std::optional<std::string>();
+  if (!covered) return std::optional<std::string>();
   // The province logs kept here (copies, or this node's own at a province).
   std::vector<crypto::PublicKey> provinces;
   TCD_ASSIGN_OR_RETURN(auto down, logs->Downstream());
@@ -157,7 +158,7 @@ Result<std::optional<std::string>> BuildLogProof(Store* store, const crypto::Ses
   // Newest first: a recorder checkpoint covering the entry, preferably one a province log holds.
   std::optional<std::pair<uint64_t, std::string>> chosen;
   std::optional<ProvinceHit> hit;
-  for (auto it = kept.rbegin(); it != kept.rend() && it->first > *index; ++it) {
+  for (auto it = kept.rbegin(); it != kept.rend() && it->first > leaf; ++it) {
     if (!chosen) chosen = *it;
     TCD_ASSIGN_OR_RETURN(hit, FindInProvinceLog(logs, BodyOf(it->second), provinces));
     if (hit) {
@@ -166,12 +167,12 @@ Result<std::optional<std::string>> BuildLogProof(Store* store, const crypto::Ses
     }
   }
   if (!chosen) return std::optional<std::string>();
-  TCD_ASSIGN_OR_RETURN(auto path, logs->InclusionProof(rec, *index, chosen->first));
+  TCD_ASSIGN_OR_RETURN(auto path, logs->InclusionProof(rec, leaf, chosen->first));
   OJson j = {{"format", "tcd-log-proof"},
              {"version", 1},
              {"session", crypto::SessionIdToString(session)},
              {"seq", seq},
-             {"leaf_index", *index},
+             {"leaf_index", leaf},
              {"recorder_checkpoint", chosen->second},
              {"recorder_inclusion", HexList(path)}};
   j["province"] = nullptr;
