@@ -222,9 +222,8 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
     std::vector<std::string> words;
     for (const auto& t : terms)
       if (t.field == word_field && !t.prefix) words.push_back(t.word);
-    std::sort(words.begin(), words.end());
-    words.erase(std::unique(words.begin(), words.end()), words.end());
-    if (words.size() < 2 || words.size() > si::kMaxPairWords) continue;
+    const std::vector<std::string> pairs = si::WordPairTerms(std::move(words));
+    if (pairs.empty() || pairs[0].empty()) continue;  // under 2 distinct words, or over 12
     const std::string unpaired = si::TermPrefix(pair_field, "");
     si::IteratorPool::Ptr it = postings();
     it->Seek(unpaired);
@@ -233,7 +232,7 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
     terms.erase(std::remove_if(terms.begin(), terms.end(), [&](const si::QueryTerm& t) {
                   return t.field == word_field && !t.prefix;
                 }), terms.end());
-    for (const auto& t : si::WordPairTerms(words)) terms.push_back({pair_field, t, false});
+    for (const auto& t : pairs) terms.push_back({pair_field, t, false});
   }
   std::vector<std::unique_ptr<Cursor>> cursors;
   for (const auto& t : terms) {
