@@ -121,7 +121,10 @@ bool si::PostFilter::operator()(ByteView meta_body) const {
 
 std::string LocationText(const SessionLocation& l) {
   std::string out;
-  auto add = [&](const char* s) { out += (out.empty() ? "" : "+") + std::string(s); };
+  auto add = [&](const char* s) {
+    if (!out.empty()) out += '+';
+    out += s;
+  };
   if (l.local) add("local");
   if (l.province) add("province");
   if (l.central) add("central");
@@ -132,6 +135,17 @@ crypto::Metadata SearchHit::Meta() const {
   crypto::Metadata meta;
   si::WalkMeta(meta_body, [&](std::string_view k, std::string_view v) { meta.emplace_back(k, v); });
   return meta;
+}
+
+void SearchHit::SetValues(const std::array<std::string_view, 6>& values) {
+  size_t size = 0;
+  for (std::string_view v : values) size += v.size();
+  values_.clear();
+  values_.reserve(size);
+  for (size_t i = 0; i < values.size(); ++i) {
+    values_ += values[i];
+    ends_[i] = static_cast<uint32_t>(values_.size());
+  }
 }
 
 std::string SearchHit::Latest(std::string_view key) const {
@@ -266,6 +280,7 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
   if (q.from_us) last = si::DocKey(*q.from_us, UINT32_MAX);
   std::string bucket = first ? si::BucketOf(*first) : std::string(si::kBucketSize, '\0');
   std::vector<SearchHit> hits;
+  hits.reserve(std::min<size_t>(q.limit, 1000));
   // Matches whose cards are still to be read; read once they are at least what the page still
   // wants and whole slots (a slot's sessions are put in time order from their cards).
   std::vector<si::Posting> pending;
@@ -366,7 +381,10 @@ Status Catalog::ReadHits(const rocksdb::ReadOptions& ro, CardReader* cards,
   const size_t card_size = card_prefix.size() + si::kDocKeySize;
   std::string key_bytes;  // the card keys, then the document keys
   key_bytes.reserve(n * (card_size + si::kDocKeySize));
-  for (si::Posting p : *postings) key_bytes += card_prefix + si::DocKeyBytes(p);
+  for (si::Posting p : *postings) {
+    key_bytes += card_prefix;
+    key_bytes += si::DocKeyBytes(p);
+  }
   for (si::Posting p : *postings) key_bytes += si::DocKeyBytes(p);
   auto card_key = [&](size_t k) {
     return rocksdb::Slice(key_bytes.data() + k * card_size, card_size);
@@ -449,12 +467,8 @@ Status Catalog::ReadHits(const rocksdb::ReadOptions& ro, CardReader* cards,
     Kept& c = *shown[i];
     SearchHit hit;
     hit.session = std::move(c.session);
-    hit.point = c.card.point;
-    hit.province = c.card.province;
-    hit.case_number = c.card.case_number;
-    hit.type = c.card.type;
-    hit.chair = c.card.chair;
-    hit.conference = c.card.conference;
+    hit.SetValues({c.card.point, c.card.province, c.card.case_number, c.card.type, c.card.chair,
+                   c.card.conference});
     if (q.with_metadata) hit.meta_body.assign(c.meta_body.begin(), c.meta_body.end());
     ReplRecord r;
     if (repl_ && !repl_st[i].IsNotFound()) {

@@ -183,7 +183,7 @@ TEST_F(SearchTest, ResultsShowTheCurrentSummary) {
   ASSERT_TRUE(hits.ok());
   ASSERT_EQ(hits->size(), 1u);
   EXPECT_EQ((*hits)[0].session.media_duration_us, 123'000'000);
-  EXPECT_EQ((*hits)[0].chair, "Lý Thị Mai");
+  EXPECT_EQ((*hits)[0].chair(), "Lý Thị Mai");
 }
 
 // A name of two words or more is read from the lists of its word pairs (a pair's sessions have
@@ -258,8 +258,8 @@ TEST_F(SearchTest, EveryCardCopyStaysCurrent) {
     auto hits = catalog_->Search(q);
     ASSERT_TRUE(hits.ok());
     ASSERT_EQ(hits->size(), 1u) << q.point << q.province;
-    EXPECT_EQ((*hits)[0].point, "xa-2");
-    EXPECT_EQ((*hits)[0].province, "Hà Nội");
+    EXPECT_EQ((*hits)[0].point(), "xa-2");
+    EXPECT_EQ((*hits)[0].province(), "Hà Nội");
     EXPECT_EQ((*hits)[0].session.state, SessionState::kUnsealed);
   }
 }

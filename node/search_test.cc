@@ -211,7 +211,7 @@ TEST_F(GeneratedSearchTest, AnnotationsAreSearchableAndTheOriginalStaysFindable)
   auto hits = catalog_->Search(amended);
   ASSERT_TRUE(hits.ok());
   ASSERT_EQ(hits->size(), 1u);
-  EXPECT_EQ((*hits)[0].case_number, "TC-2025/17");  // the latest value is shown
+  EXPECT_EQ((*hits)[0].case_number(), "TC-2025/17");  // the latest value is shown
   EXPECT_TRUE((*hits)[0].meta_body.empty());  // not asked for
   amended.with_metadata = true;
   hits = catalog_->Search(amended);
@@ -259,12 +259,12 @@ TEST_F(GeneratedSearchTest, HitsShowTheLatestValues) {
           if (k == key) v = val;
         return v;
       };
-      EXPECT_EQ(h.point, latest("point"));
-      EXPECT_EQ(h.province, latest("province"));
-      EXPECT_EQ(h.case_number, latest("case"));
-      EXPECT_EQ(h.type, latest("type"));
-      EXPECT_EQ(h.chair, latest("chair"));
-      EXPECT_EQ(h.conference, latest("conference"));
+      EXPECT_EQ(h.point(), latest("point"));
+      EXPECT_EQ(h.province(), latest("province"));
+      EXPECT_EQ(h.case_number(), latest("case"));
+      EXPECT_EQ(h.type(), latest("type"));
+      EXPECT_EQ(h.chair(), latest("chair"));
+      EXPECT_EQ(h.conference(), latest("conference"));
       EXPECT_EQ(h.Meta(), with_metadata ? g.meta : crypto::Metadata{});
     }
   }

@@ -67,7 +67,7 @@ Result<std::vector<Row>> GroupConferences(node::Catalog* catalog,
   std::set<crypto::SessionId> shown;
   for (auto& h : hits) {
     if (shown.count(h.session.id)) continue;
-    const std::string conf = h.conference;
+    const std::string conf(h.conference());
     shown.insert(h.session.id);
     rows.push_back({h, true});
     if (conf.empty()) continue;
@@ -77,7 +77,7 @@ Result<std::vector<Row>> GroupConferences(node::Catalog* catalog,
     cq.with_metadata = with_metadata;
     TCD_ASSIGN_OR_RETURN(std::vector<node::SearchHit> members, catalog->Search(cq));
     for (auto& m : members) {
-      if (m.conference != conf || !shown.insert(m.session.id).second) continue;
+      if (m.conference() != conf || !shown.insert(m.session.id).second) continue;
       const bool also_matched = matched.count(m.session.id) > 0;
       rows.push_back({std::move(m), also_matched});
     }
@@ -91,16 +91,16 @@ nlohmann::json RowJson(const Row& r) {
   for (const auto& [k, v] : h.Meta()) meta.push_back({k, v});
   return {{"id", crypto::SessionIdToString(h.session.id)},
           {"matched", r.matched},
-          {"point", h.point},
-          {"province", h.province},
+          {"point", h.point()},
+          {"province", h.province()},
           {"start", FormatUtc(h.session.start_us)},
           {"start_us", h.session.start_us},
           {"duration_s", h.session.media_duration_us / 1e6},
-          {"case", h.case_number},
-          {"type", h.type},
-          {"chair", h.chair},
+          {"case", h.case_number()},
+          {"type", h.type()},
+          {"chair", h.chair()},
           {"participants", h.All("participant")},
-          {"conference", h.conference},
+          {"conference", h.conference()},
           {"state", node::SessionStateName(h.session.state)},
           {"location", node::LocationText(h.location)},
           {"meta", meta}};
@@ -112,15 +112,15 @@ void PrintRows(const std::vector<Row>& rows, size_t limit, size_t matched) {
   std::string conf_open;
   for (const auto& r : rows) {
     const auto& h = r.hit;
-    const std::string conf = h.conference;
+    const std::string conf(h.conference());
     if (!conf.empty() && conf != conf_open) std::printf("-- conference %s:\n", conf.c_str());
     conf_open = conf;
     // Cells by terminal columns, not bytes: Vietnamese letters are 2–3 bytes each.
     std::printf("%-19s  %8s  %s  %s  %s  %s  %-9s  %-14s  %s%s\n",
                 FormatLocal(h.session.start_us).c_str(),
                 FormatDuration(h.session.media_duration_us).c_str(),
-                node::Cell(h.point, 16).c_str(), node::Cell(h.case_number, 14).c_str(),
-                node::Cell(h.type, 12).c_str(), node::Cell(h.chair, 22).c_str(),
+                node::Cell(h.point(), 16).c_str(), node::Cell(h.case_number(), 14).c_str(),
+                node::Cell(h.type(), 12).c_str(), node::Cell(h.chair(), 22).c_str(),
                 node::SessionStateName(h.session.state),
                 node::LocationText(h.location).c_str(),
                 crypto::SessionIdToString(h.session.id).c_str(),
