@@ -1,9 +1,9 @@
 // search_bench: latency of `tcd search` (Catalog::Search) on a national-scale catalog, next to
 // the same queries on SQLite + FTS5 over the same data, in the same run (issue 5).
 //
-//   search_bench [--sessions 1000000] [--segments-per-session 10] [--dir DIR] [--queries 1000]
-//                [--warmup 50] [--seed 1] [--threads N] [--signatures all|ends] [--json OUT]
-//                [--explain]
+//   search_bench [--sessions 1000000] [--segments-per-session 10] [--dir DIR] [--queries 5000]
+//                [--warmup 50] [--page-cache warm|as-is] [--seed 1] [--threads N]
+//                [--signatures all|ends] [--json OUT] [--explain]
 //
 // 1. Generates the data set (bench_data.h) and, unless DIR already holds one made with the same
 //    parameters (DIR/bench-params.json), writes it into DIR/catalog through Catalog::Append
@@ -13,8 +13,9 @@
 //    loads DIR/sessions.sqlite. When the catalog's search index has an older layout
 //    (node::kSearchIndexVersion), it is rebuilt from the chain as `tcd reindex` does (Reindex,
 //    then Compact) instead of generating everything again.
-// 2. Opens the catalog read-only, as `tcd search` does. For each query kind (bench_query.h): a
-//    warm-up set, then a timed set on each engine; every timed query must return the same
+// 2. Opens the catalog read-only, as `tcd search` does. For each query kind (bench_query.h):
+//    both engines' files read into the page cache (--page-cache warm), a warm-up set, then a
+//    timed set on each engine; every timed query must return the same
 //    sessions in the same order on both, or the run aborts. An untimed pass then counts
 //    RocksDB's work per query (iterator seeks, blocks read, block cache hits).
 // 3. Prints p50/p99/max/mean per kind and engine and writes them as JSON.
@@ -52,8 +53,9 @@ struct Options {
   uint64_t sessions = 1'000'000;
   uint32_t segments = 10;
   std::string dir = "/var/tmp/tcd-bench-search";
-  size_t queries = 1000;  // p99 is then the 10th slowest, not the 2nd
+  size_t queries = 5000;  // p99 is then the 50th slowest: stable from run to run
   size_t warmup = 50;
+  std::string page_cache = "warm";  // warm: both engines' files read before each kind
   uint64_t seed = 1;
   int threads = std::max(1u, std::thread::hardware_concurrency());
   std::string signatures = "all";
@@ -85,6 +87,37 @@ uint64_t DirBytes(const fs::path& p) {
   for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::end(it); it.increment(ec))
     if (it->is_regular_file(ec)) n += it->file_size(ec);
   return n;
+}
+
+// Reads every file of `paths` (files, or directories walked) once, so that both engines start
+// a query kind with their whole data in the page cache. Without it the kernel's own policy
+// decides, and it does not treat them alike: SQLite maps its file, RocksDB reads with pread,
+// and a machine that pages out idle unmapped file pages (DAMON reclaim: docs/BENCHMARKS.md)
+// then leaves only RocksDB's blocks on disk. Returns the bytes read.
+Result<uint64_t> ReadIntoPageCache(const std::vector<fs::path>& paths) {
+  std::vector<char> buf(1 << 20);
+  uint64_t total = 0;
+  auto read_file = [&](const fs::path& f) -> Status {
+    std::FILE* in = std::fopen(f.c_str(), "rb");
+    if (!in) return Status::IOError("search_bench: cannot read " + f.string());
+    size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), in)) > 0) total += n;
+    const bool failed = std::ferror(in);
+    std::fclose(in);
+    return failed ? Status::IOError("search_bench: error reading " + f.string()) : Status::OK();
+  };
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (fs::is_regular_file(p, ec)) {
+      TCD_RETURN_IF_ERROR(read_file(p));
+      continue;
+    }
+    for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::end(it);
+         it.increment(ec))
+      if (it->is_regular_file(ec)) TCD_RETURN_IF_ERROR(read_file(it->path()));
+    if (ec) return Status::IOError("search_bench: cannot list " + p.string() + ": " + ec.message());
+  }
+  return total;
 }
 
 // A catalog left by a bulk load still has compactions to do. Waits, with the catalog open as a
@@ -304,8 +337,8 @@ Result<bool> RunKind(const Options& o, const Dataset& d, Kind k, node::Catalog* 
     size_t touched = 0;
     if (r.ok())
       for (const auto& h : *r)
-        touched += h.point.size() + h.province.size() + h.case_number.size() + h.type.size() +
-                   h.chair.size();
+        touched += h.point().size() + h.province().size() + h.case_number().size() +
+                   h.type().size() + h.chair().size();
     t.Stop(&ours_us, &ours_cpu);
     shown_bytes_sink = shown_bytes_sink + touched;
     if (!r.ok()) return r.status().WithContext("tcd search " + Describe(q));
@@ -407,11 +440,22 @@ int Run(const Options& o) {
     return 1;
   }
   std::vector<KindResult> results;
+  double warm_mb = 0, warm_seconds = 0;  // --page-cache warm: the files read before each kind
   const double load_before = LoadAverage();
   for (int k = 0; k < kKinds; ++k) {
     if (!o.kinds.empty() &&
         std::find(o.kinds.begin(), o.kinds.end(), KindName(static_cast<Kind>(k))) == o.kinds.end())
       continue;
+    if (o.page_cache == "warm") {
+      const auto t_warm = std::chrono::steady_clock::now();
+      auto bytes = ReadIntoPageCache({dir / "catalog", dir / "sessions.sqlite"});
+      if (!bytes.ok()) {
+        std::fprintf(stderr, "%s\n", bytes.status().ToString().c_str());
+        return 1;
+      }
+      warm_mb = *bytes / 1048576.0;
+      warm_seconds += Seconds(t_warm);
+    }
     KindResult r;
     auto ok = RunKind(o, d, static_cast<Kind>(k), cat->get(), sql->get(), &r);
     if (!ok.ok()) {
@@ -427,6 +471,12 @@ int Run(const Options& o) {
               "queries per kind after %zu warm-up; latency in µs, limit 50, newest first; both "
               "engines returned the same sessions in the same order for every timed query\n\n",
               std::thread::hardware_concurrency(), load_before, load_after, o.queries, o.warmup);
+  if (o.page_cache == "warm")
+    std::printf("page cache: both engines' files (%.0f MB) read into it before each kind's "
+                "queries (%.1f s in all), so that neither reads the disk\n\n", warm_mb,
+                warm_seconds);
+  else
+    std::printf("page cache: as the machine left it (--page-cache as-is)\n\n");
   std::printf("%-24s %6s | %8s %8s %8s %8s | %8s %8s %8s %8s | %6s %6s | %-7s | %s\n", "query",
               "hits", "tcd p50", "p99", "max", "mean", "sql p50", "p99", "max", "mean", "p50 x",
               "p99 x", "goal", "tcd seeks/blocks read");
@@ -479,6 +529,7 @@ int Run(const Options& o) {
                 {"catalog_mb", st["catalog_mb"]}, {"catalog_cf_mb", st["catalog_cf_mb"]},
                 {"search_index_mb", st["search_index_mb"]}, {"sqlite_mb", st["sqlite_mb"]},
                 {"load_average", {load_before, load_after}}, {"queries_per_kind", o.queries}, {"warmup_per_kind", o.warmup},
+                {"page_cache", o.page_cache}, {"page_cache_warm_mb", warm_mb},
                 {"engines_agree", true},
                 {"sqlite_setup", "WAL, cache_size 256 MiB, mmap_size 1 GiB; B-tree indexes per "
                                  "filter; FTS5 contentless, unicode61 over folded text (text "
@@ -510,7 +561,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   app.add_option("--dir", o.dir, "Work directory, reused when it holds the same data")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.add_option("--queries", o.queries, "Timed queries per kind (default 1000)");
+  app.add_option("--queries", o.queries, "Timed queries per kind (default 5000)");
+  app.add_option("--page-cache", o.page_cache,
+                 "warm: read both engines' files before each kind (default); as-is: leave the "
+                 "page cache as the machine has it")
+      ->check(CLI::IsMember({"warm", "as-is"}));
   app.add_option("--warmup", o.warmup, "Warm-up queries per kind (default 50)");
   app.add_option("--seed", o.seed, "Seed of the data set and the queries");
   app.add_option("--threads", o.threads, "Chain-building and signing threads");
