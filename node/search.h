@@ -59,8 +59,8 @@ struct SearchHit {
   std::string_view type() const { return Value(3); }
   std::string_view chair() const { return Value(4); }
   std::string_view conference() const { return Value(5); }
-  // Sets the six values above, in that order (one allocation for them all: a page of results
-  // is built in tens of microseconds, and a string each cost a fifth of it).
+  // Sets the six values above, in that order (one allocation for them all: a page of 50
+  // results is built in tens of microseconds, and a string each cost about a sixth of it).
   void SetValues(const std::array<std::string_view, 6>& values);
   // With SearchQuery::with_metadata only (otherwise empty): MetaBody (docs/FORMAT.md §Chain)
   // of the open entry's pairs, then every annotation's pairs in chain order; checked when read.

@@ -27,8 +27,10 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -99,7 +101,8 @@ Result<uint64_t> ReadIntoPageCache(const std::vector<fs::path>& paths) {
   uint64_t total = 0;
   auto read_file = [&](const fs::path& f) -> Status {
     std::FILE* in = std::fopen(f.c_str(), "rb");
-    if (!in) return Status::IOError("search_bench: cannot read " + f.string());
+    if (!in) return Status::IOError("search_bench: cannot read " + f.string() + ": " +
+                                    std::strerror(errno));
     size_t n;
     while ((n = std::fread(buf.data(), 1, buf.size(), in)) > 0) total += n;
     const bool failed = std::ferror(in);
