@@ -33,6 +33,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <time.h>
@@ -82,12 +83,25 @@ double LoadAverage() {
   return l;
 }
 
+// Calls fn(file) for `p` when it is a file, else for every file under it. An error listing
+// `p` is returned once the files listed so far are done.
+Status ForEachFile(const fs::path& p, const std::function<Status(const fs::path&)>& fn) {
+  std::error_code ec;
+  if (fs::is_regular_file(p, ec)) return fn(p);
+  for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::end(it); it.increment(ec))
+    if (it->is_regular_file(ec)) TCD_RETURN_IF_ERROR(fn(it->path()));
+  if (ec) return Status::IOError("search_bench: cannot list " + p.string() + ": " + ec.message());
+  return Status::OK();
+}
+
 uint64_t DirBytes(const fs::path& p) {
   uint64_t n = 0;
-  std::error_code ec;
-  if (fs::is_regular_file(p, ec)) return fs::file_size(p, ec);
-  for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::end(it); it.increment(ec))
-    if (it->is_regular_file(ec)) n += it->file_size(ec);
+  (void)ForEachFile(p, [&](const fs::path& f) {  // what cannot be listed counts nothing
+    std::error_code ec;
+    const uintmax_t size = fs::file_size(f, ec);
+    if (!ec) n += size;
+    return Status::OK();
+  });
   return n;
 }
 
@@ -109,17 +123,7 @@ Result<uint64_t> ReadIntoPageCache(const std::vector<fs::path>& paths) {
     std::fclose(in);
     return failed ? Status::IOError("search_bench: error reading " + f.string()) : Status::OK();
   };
-  for (const auto& p : paths) {
-    std::error_code ec;
-    if (fs::is_regular_file(p, ec)) {
-      TCD_RETURN_IF_ERROR(read_file(p));
-      continue;
-    }
-    for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::end(it);
-         it.increment(ec))
-      if (it->is_regular_file(ec)) TCD_RETURN_IF_ERROR(read_file(it->path()));
-    if (ec) return Status::IOError("search_bench: cannot list " + p.string() + ": " + ec.message());
-  }
+  for (const auto& p : paths) TCD_RETURN_IF_ERROR(ForEachFile(p, read_file));
   return total;
 }
 
