@@ -302,6 +302,7 @@ Catalog::~Catalog() {
 
 Status Catalog::Append(const SessionRecord& record, uint64_t seq, const ChainRecord& chain,
                        const std::optional<crypto::Hash256>& blob) {
+  std::lock_guard<std::mutex> lock(SessionMutex(record.id));  // until the batch is written
   rocksdb::WriteBatch batch;
   Bytes rec = EncodeSessionRecord(record);
   Bytes ch = EncodeChainRecord(chain);
@@ -336,6 +337,7 @@ Status Catalog::CommitWithOutbox(rocksdb::WriteBatch* batch, const crypto::Sessi
 Status Catalog::PutSession(const SessionRecord& record) {
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
+  std::lock_guard<std::mutex> lock(SessionMutex(record.id));
   rocksdb::WriteBatch batch;
   Bytes rec = EncodeSessionRecord(record);
   batch.Put(sessions_, IdKey(record.id), rocksdb::Slice(AsChars(rec)));

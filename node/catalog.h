@@ -18,6 +18,7 @@
 // another process holds the database open for writing; they see the state as of their Open().
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -136,7 +137,8 @@ class Catalog {
                           const std::vector<std::pair<uint64_t, ChainRecord>>& entries,
                           const std::vector<std::pair<crypto::Hash256, uint64_t>>& blob_refs,
                           const std::vector<WantedBlob>& wanted, const ReplRecord* new_repl);
-  // The blob of `w` is durable in the blob store: removes it from the inbox (synced).
+  // The blob of `w` is durable in the blob store: removes it from the inbox (synced; with the
+  // session's cards when it was the last one wanted: the session is now here).
   Status BlobArrived(const WantedBlob& w);
   // Up to `limit` wanted blobs of `peer` in (session, seq) order, starting after `after`
   // (nullopt: from the first).
@@ -146,7 +148,7 @@ class Catalog {
   Result<std::optional<uint64_t>> FirstWanted(const crypto::PublicKey& peer,
                                               const crypto::SessionId& session);
   // The session is now sent by `to`: its wanted blobs and its ReplRecord's from_peer move from
-  // `from` to `to` (one synced batch).
+  // `from` to `to` (one synced batch, with the session's cards if their place changes).
   Status MoveWanted(const crypto::SessionId& session, const crypto::PublicKey& from,
                     const crypto::PublicKey& to);
   // Every wanted blob hash (recovery must not report these as missing).
@@ -154,8 +156,9 @@ class Catalog {
   // NotFound when the session has no replication record yet.
   Result<ReplRecord> GetRepl(const crypto::SessionId& id);
   // Read-modify-write of a session's replication record (a default record when it has none),
-  // serialized against other updates. `sync` = false for acknowledgments (losing one only
-  // delays retention: it is asked for again).
+  // serialized against other updates, in one batch with the session's cards if their place
+  // changes. `sync` = false for acknowledgments (losing one only delays retention: it is asked
+  // for again).
   Status UpdateRepl(const crypto::SessionId& id, const std::function<void(ReplRecord*)>& update,
                     bool sync);
   // Puts a session in the outbox (idempotent, synced).
@@ -232,8 +235,12 @@ class Catalog {
   // session `id` to `batch` (catalog_index.cc). An entry that does not decode is not indexed
   // (logged): the index never stands in the way of storing evidence.
   // Also rewrites the session's search document with `record` (the summary results show).
+  // The cards' place is derived from `repl`, the session's repl record as the batch leaves it
+  // (null: the stored one), and `batch_wants` (PlaceOf). REQUIRES: SessionMutex(record.id)
+  // held, or no other writer (Reindex).
   Status IndexForSearch(rocksdb::WriteBatch* batch, const SessionRecord& record,
-                        const std::vector<ByteView>& entries);
+                        const std::vector<ByteView>& entries, const ReplRecord* repl = nullptr,
+                        bool batch_wants = false);
   // Puts the entries this node signed into its log when the catalog was written before the log
   // existed (meta "node-log" absent), in (session, seq) order; idempotent if interrupted.
   Status LogOldEntries();
@@ -242,17 +249,37 @@ class Catalog {
   Status ReindexIfMissing();
   // Reads the cards (keys card_prefix | doc key, through *cards) of the matches `postings`
   // (ascending, every session of each time slot they are in), then, of the sessions that
-  // started in q's time range, when q.with_metadata or `filter` needs them, their documents,
-  // and the replication records of the hits kept (one MultiGet each); appends the ones that pass
-  // `filter` and q.states to *hits newest first (up to q.limit), and clears *postings. *inbox is
-  // created when first needed.
+  // started in q's time range, when q.with_metadata or `filter` needs them, their documents
+  // (one MultiGet); appends the ones that pass `filter` and q.states to *hits newest first (up
+  // to q.limit), and clears *postings.
   Status ReadHits(const rocksdb::ReadOptions& ro, search_index::CardReader* cards,
-                  std::unique_ptr<rocksdb::Iterator>* inbox, const SearchQuery& q,
-                  const search_index::PostFilter& filter, const std::string& card_prefix,
-                  std::vector<uint64_t>* postings, std::vector<SearchHit>* hits);
-  // Where complete copies of the session are, from its replication record and the inbox.
-  Result<SessionLocation> Locate(const SessionRecord& s, const ReplRecord& r,
-                                 rocksdb::Iterator* inbox);
+                  const SearchQuery& q, const search_index::PostFilter& filter,
+                  const std::string& card_prefix, std::vector<uint64_t>* postings,
+                  std::vector<SearchHit>* hits);
+  // Where complete copies of a session are, from its card's place bits and this node's role.
+  SessionLocation LocationOf(uint8_t place) const;
+
+  // --- A card's place (catalog_place.cc) ---
+  // Every write that changes what a session's place derives from (its entries, its repl record,
+  // its inbox rows) reads that state and writes the cards in one batch under the session's lock,
+  // so that two such writes cannot leave a card with a place from a state neither wrote.
+  std::mutex& SessionMutex(const crypto::SessionId& id);
+  // The session's repl record, or a default one (none yet, or a catalog without the family).
+  Result<ReplRecord> ReplOrDefault(const crypto::SessionId& id);
+  // The kPlace* bits (search_index.h) of session `s` whose repl record is `repl`, as the caller's
+  // batch leaves them; `batch_wants`: the batch adds blobs of it wanted from repl.from_peer;
+  // `removed`: an inbox key the batch deletes (not counted as still wanted).
+  Result<uint8_t> PlaceOf(const SessionRecord& s, const ReplRecord& repl, bool batch_wants,
+                          const std::string& removed = {});
+  // Puts the session's card (doc key `doc_key`) under every key it is stored under.
+  void PutCards(rocksdb::WriteBatch* batch, const std::string& doc_key, uint8_t place,
+                ByteView session, const crypto::Metadata& meta);
+  // Rewrites the session's cards in *batch with `place` unless the stored card has it (nothing
+  // when the session is not indexed).
+  Status PutPlace(rocksdb::WriteBatch* batch, const crypto::SessionId& id, uint8_t place);
+  // PlaceOf with the stored summary, then PutPlace (nothing when there is no summary).
+  Status RefreshPlace(rocksdb::WriteBatch* batch, const crypto::SessionId& id,
+                      const ReplRecord& repl, bool batch_wants, const std::string& removed = {});
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned: destroyed before db_
   rocksdb::ColumnFamilyHandle* sessions_ = nullptr;
@@ -280,7 +307,7 @@ class Catalog {
   bool reindexed_on_open_ = false;
   bool search_ready_ = false;  // the search index is complete and of the current version
   std::mutex outbox_mu_;  // orders Append's outbox put against RemoveFromOutbox's check
-  std::mutex repl_mu_;  // serializes UpdateRepl
+  std::array<std::mutex, 64> session_mu_;  // SessionMutex: sessions share them by id
   std::mutex group_mu_;  // guards group_queue_, group_leader_
   std::condition_variable group_cv_;
   std::vector<PendingAppend*> group_queue_;  // waiting for the next group, in arrival order

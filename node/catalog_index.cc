@@ -26,7 +26,8 @@ constexpr const char* kIndexVersion = kSearchIndexVersion;
 }  // namespace
 
 Status Catalog::IndexForSearch(rocksdb::WriteBatch* batch, const SessionRecord& record,
-                               const std::vector<ByteView>& entries) {
+                               const std::vector<ByteView>& entries, const ReplRecord* repl,
+                               bool batch_wants) {
   if (!search_docs_ || !search_postings_ || !search_ids_) return Status::OK();
   const std::string id_key = IdKey(record.id);
   std::optional<si::Posting> key;  // the session's doc key, once read or given
@@ -135,9 +136,13 @@ Status Catalog::IndexForSearch(rocksdb::WriteBatch* batch, const SessionRecord& 
   Bytes d = si::EncodeDoc(*doc);
   batch->Put(search_docs_, doc_key, ToSlice(d));
   if (search_cards_) {
-    Bytes c = si::EncodeCard(doc->session, doc->meta);
-    for (const auto& prefix : si::CardPrefixes(doc->meta))
-      batch->Put(search_cards_, prefix + doc_key, ToSlice(c));
+    ReplRecord stored;
+    if (!repl) {
+      TCD_ASSIGN_OR_RETURN(stored, ReplOrDefault(record.id));
+      repl = &stored;
+    }
+    TCD_ASSIGN_OR_RETURN(uint8_t place, PlaceOf(record, *repl, batch_wants));
+    PutCards(batch, doc_key, place, doc->session, doc->meta);
   }
   return Status::OK();
 }

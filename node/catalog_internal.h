@@ -50,6 +50,12 @@ inline std::string IdKey(const crypto::SessionId& id) {
   return std::string(reinterpret_cast<const char*>(id.data()), id.size());
 }
 
+// The inbox keys of `peer`, or of `peer` and `session`: peer_pk[32] || session_id[16].
+inline std::string InboxPrefix(const crypto::PublicKey& peer, const crypto::SessionId* session) {
+  std::string k(reinterpret_cast<const char*>(peer.data()), peer.size());
+  if (session) k.append(reinterpret_cast<const char*>(session->data()), session->size());
+  return k;
+}
 
 inline rocksdb::Slice ToSlice(ByteView b) {
   return rocksdb::Slice(reinterpret_cast<const char*>(b.data()), b.size());

@@ -1,4 +1,6 @@
 // Catalog: the replication column families (repl, outbox, inbox). See catalog.h.
+#include <algorithm>
+
 #include "node/catalog.h"
 #include "node/catalog_internal.h"
 
@@ -7,12 +9,6 @@ using namespace internal;
 namespace {
 
 constexpr uint8_t kReplVersion = 1;
-
-std::string InboxPrefix(const crypto::PublicKey& peer, const crypto::SessionId* session) {
-  std::string k(reinterpret_cast<const char*>(peer.data()), peer.size());
-  if (session) k.append(reinterpret_cast<const char*>(session->data()), session->size());
-  return k;
-}
 
 std::string InboxKey(const WantedBlob& w) {
   std::string k = InboxPrefix(w.peer, &w.session);
@@ -73,6 +69,7 @@ Status Catalog::AppendReplicated(const SessionRecord& record,
                                  const std::vector<WantedBlob>& wanted,
                                  const ReplRecord* new_repl) {
   if (!repl_ || !inbox_) return NoFamily("repl");
+  std::lock_guard<std::mutex> lock(SessionMutex(record.id));  // until the batch is written
   rocksdb::WriteBatch batch;
   Bytes rec = EncodeSessionRecord(record);
   batch.Put(sessions_, IdKey(record.id), ToSlice(rec));
@@ -82,7 +79,16 @@ Status Catalog::AppendReplicated(const SessionRecord& record,
     batch.Put(chain_, ChainKey(record.id, seq), ToSlice(ch));
     encodings.push_back(cr.entry);
   }
-  TCD_RETURN_IF_ERROR(IndexForSearch(&batch, record, encodings));
+  ReplRecord repl;  // as this batch leaves it
+  if (new_repl) {
+    repl = *new_repl;
+  } else {
+    TCD_ASSIGN_OR_RETURN(repl, ReplOrDefault(record.id));
+  }
+  const bool wants = std::any_of(wanted.begin(), wanted.end(), [&](const WantedBlob& w) {
+    return w.peer == repl.from_peer && w.session == record.id;
+  });
+  TCD_RETURN_IF_ERROR(IndexForSearch(&batch, record, encodings, &repl, wants));
   for (const auto& [hash, seq] : refs) {
     Bytes ref(record.id.begin(), record.id.end());
     Writer(&ref).U64(seq);
@@ -104,9 +110,15 @@ Status Catalog::AppendReplicated(const SessionRecord& record,
 
 Status Catalog::BlobArrived(const WantedBlob& w) {
   if (!inbox_) return NoFamily("inbox");
+  std::lock_guard<std::mutex> lock(SessionMutex(w.session));
+  rocksdb::WriteBatch batch;
+  const std::string key = InboxKey(w);
+  batch.Delete(inbox_, key);
+  TCD_ASSIGN_OR_RETURN(ReplRecord repl, ReplOrDefault(w.session));
+  TCD_RETURN_IF_ERROR(RefreshPlace(&batch, w.session, repl, false, key));  // the last one?
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return FromRocks(db_->Delete(wo, inbox_, InboxKey(w)), "catalog inbox delete");
+  return FromRocks(db_->Write(wo, &batch), "catalog inbox delete");
 }
 
 Result<std::vector<WantedBlob>> Catalog::ListWanted(const crypto::PublicKey& peer, size_t limit,
@@ -147,15 +159,17 @@ Result<std::optional<uint64_t>> Catalog::FirstWanted(const crypto::PublicKey& pe
 Status Catalog::MoveWanted(const crypto::SessionId& session, const crypto::PublicKey& from,
                            const crypto::PublicKey& to) {
   if (!inbox_ || !repl_) return NoFamily("inbox");
-  std::lock_guard<std::mutex> lock(repl_mu_);
+  std::lock_guard<std::mutex> lock(SessionMutex(session));
   rocksdb::WriteBatch batch;
   const std::string prefix = InboxPrefix(from, &session);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), inbox_));
+  bool moved = false;
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     TCD_ASSIGN_OR_RETURN(WantedBlob w, DecodeInbox(it->key(), it->value()));
     batch.Delete(inbox_, it->key());
     w.peer = to;
     batch.Put(inbox_, InboxKey(w), it->value());
+    moved = true;
   }
   TCD_RETURN_IF_ERROR(FromRocks(it->status(), "catalog inbox scan"));
   auto old = GetRepl(session);
@@ -163,6 +177,7 @@ Status Catalog::MoveWanted(const crypto::SessionId& session, const crypto::Publi
   r.from_peer = to;
   Bytes v = EncodeReplRecord(r);
   batch.Put(repl_, IdKey(session), ToSlice(v));
+  TCD_RETURN_IF_ERROR(RefreshPlace(&batch, session, r, moved));
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return FromRocks(db_->Write(wo, &batch), "catalog: move wanted blobs");
@@ -194,15 +209,18 @@ Result<ReplRecord> Catalog::GetRepl(const crypto::SessionId& id) {
 Status Catalog::UpdateRepl(const crypto::SessionId& id,
                            const std::function<void(ReplRecord*)>& update, bool sync) {
   if (!repl_) return NoFamily("repl");
-  std::lock_guard<std::mutex> lock(repl_mu_);
+  std::lock_guard<std::mutex> lock(SessionMutex(id));
   auto old = GetRepl(id);
   if (!old.ok() && !old.status().IsNotFound()) return old.status();
   ReplRecord r = old.ok() ? *old : ReplRecord{};
   update(&r);
+  rocksdb::WriteBatch batch;
+  Bytes v = EncodeReplRecord(r);
+  batch.Put(repl_, IdKey(id), ToSlice(v));
+  TCD_RETURN_IF_ERROR(RefreshPlace(&batch, id, r, false));
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  Bytes v = EncodeReplRecord(r);
-  return FromRocks(db_->Put(wo, repl_, IdKey(id), ToSlice(v)), "catalog put repl");
+  return FromRocks(db_->Write(wo, &batch), "catalog put repl");
 }
 
 Status Catalog::AddToOutbox(const crypto::SessionId& id) {

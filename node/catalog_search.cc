@@ -285,14 +285,13 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
   // wants and whole slots (a slot's sessions are put in time order from their cards).
   std::vector<si::Posting> pending;
   std::optional<si::Posting> slot_end;  // set when pending is enough: the end of its last slot
-  std::unique_ptr<rocksdb::Iterator> inbox;  // created when a received session is met
   CardReader cards(db_.get(), search_cards_, ro, cards_pool_.get());
   auto want = [&] { return q.limit == 0 ? size_t{64} : q.limit - hits.size(); };
   auto full = [&] { return q.limit != 0 && hits.size() >= q.limit; };
   si::PostFilter filter{words_terms};
   auto read_hits = [&] {
     slot_end.reset();
-    return ReadHits(ro, &cards, &inbox, q, filter, card_prefix, &pending, &hits);
+    return ReadHits(ro, &cards, q, filter, card_prefix, &pending, &hits);
   };
   std::vector<List> lists(cursors.size());
   std::vector<size_t> pos(cursors.size());
@@ -372,8 +371,7 @@ Result<std::vector<SearchHit>> Catalog::Search(const SearchQuery& q) {
   return hits;
 }
 
-Status Catalog::ReadHits(const rocksdb::ReadOptions& ro, CardReader* cards,
-                         std::unique_ptr<rocksdb::Iterator>* inbox, const SearchQuery& q,
+Status Catalog::ReadHits(const rocksdb::ReadOptions& ro, CardReader* cards, const SearchQuery& q,
                          const si::PostFilter& filter, const std::string& card_prefix,
                          std::vector<si::Posting>* postings, std::vector<SearchHit>* hits) {
   const size_t n = postings->size();
@@ -396,10 +394,9 @@ Status Catalog::ReadHits(const rocksdb::ReadOptions& ro, CardReader* cards,
   std::vector<rocksdb::Slice> keys(n);
   for (size_t k = 0; k < n; ++k) keys[k] = card_key(k);
   TCD_RETURN_IF_ERROR(cards->Read(keys));
-  // Each read narrows the candidates before the next: the cards (the session: its start time
-  // and state), then the documents when the filter or q.with_metadata needs them, then the
-  // replication records of the hits kept. A candidate that fails costs no read after the one
-  // it fails.
+  // Each read narrows the candidates before the next: the cards (the session: its start time,
+  // state and place), then the documents when the filter or q.with_metadata needs them. A
+  // candidate that fails costs no read after the one it fails.
   struct Kept {
     size_t k;         // index of the candidate
     si::Card card;    // views the CardReader's buffers
@@ -453,53 +450,25 @@ Status Catalog::ReadHits(const rocksdb::ReadOptions& ro, CardReader* cards,
     }
     shown.push_back(&kept[i]);
   }
-  std::vector<rocksdb::PinnableSlice> repls(repl_ ? shown.size() : 0);
-  std::vector<rocksdb::Status> repl_st(repls.size());
-  if (repl_) {
-    std::vector<rocksdb::Slice> id_keys;
-    id_keys.reserve(shown.size());
-    for (const Kept* c : shown)
-      id_keys.emplace_back(reinterpret_cast<const char*>(c->session.id.data()),
-                           c->session.id.size());
-    db_->MultiGet(ro, repl_, id_keys.size(), id_keys.data(), repls.data(), repl_st.data());
-  }
-  for (size_t i = 0; i < shown.size(); ++i) {
-    Kept& c = *shown[i];
+  for (Kept* c : shown) {
     SearchHit hit;
-    hit.session = std::move(c.session);
-    hit.SetValues({c.card.point, c.card.province, c.card.case_number, c.card.type, c.card.chair,
-                   c.card.conference});
-    if (q.with_metadata) hit.meta_body.assign(c.meta_body.begin(), c.meta_body.end());
-    ReplRecord r;
-    if (repl_ && !repl_st[i].IsNotFound()) {
-      TCD_RETURN_IF_ERROR(FromRocks(repl_st[i], "search: read replication record"));
-      TCD_ASSIGN_OR_RETURN(r, DecodeReplRecord(FromSlice(repls[i])));
-    }
-    if (r.from_peer != crypto::PublicKey{} && inbox_ && !*inbox)
-      inbox->reset(db_->NewIterator(ro, inbox_));
-    TCD_ASSIGN_OR_RETURN(hit.location, Locate(hit.session, r, inbox->get()));
+    hit.session = std::move(c->session);
+    hit.SetValues({c->card.point, c->card.province, c->card.case_number, c->card.type,
+                   c->card.chair, c->card.conference});
+    if (q.with_metadata) hit.meta_body.assign(c->meta_body.begin(), c->meta_body.end());
+    hit.location = LocationOf(c->card.place);
     hits->push_back(std::move(hit));
   }
   postings->clear();
   return Status::OK();
 }
 
-Result<SessionLocation> Catalog::Locate(const SessionRecord& s, const ReplRecord& r,
-                                        rocksdb::Iterator* inbox) {
+SessionLocation Catalog::LocationOf(uint8_t place) const {
   SessionLocation l;
-  const bool received = r.from_peer != crypto::PublicKey{};
-  l.local = r.evicted_below == 0;
-  if (received && inbox) {  // blobs still wanted from the sender: not all here yet
-    std::string prefix(reinterpret_cast<const char*>(r.from_peer.data()), r.from_peer.size());
-    prefix += IdKey(s.id);
-    inbox->Seek(prefix);
-    if (inbox->Valid() && inbox->key().starts_with(prefix)) l.local = false;
-    TCD_RETURN_IF_ERROR(FromRocks(inbox->status(), "search: read inbox"));
-  }
-  const bool complete_up = s.next_seq > 0 && r.up_held >= s.next_seq;
+  l.local = place & si::kPlaceHere;
   // The next tier of a recorder is its province; of a province, the central archive.
-  if (complete_up) (received ? l.central : l.province) = true;
-  if (s.next_seq > 0 && r.central_held >= s.next_seq) l.central = true;
+  if (place & si::kPlaceUpHeld) (place & si::kPlaceReceived ? l.central : l.province) = true;
+  if (place & si::kPlaceCentral) l.central = true;
   if (role_ == "central" && l.local) l.central = true;  // held here, completely
   return l;
 }

@@ -22,7 +22,7 @@ namespace tcd::node {
 
 // The search index's layout version, kept in the catalog's meta family ("search-index-version");
 // a catalog with another (or none) is reindexed on a writable open.
-inline constexpr char kSearchIndexVersion[] = "9";
+inline constexpr char kSearchIndexVersion[] = "10";
 
 struct SearchQuery {
   std::string text;         // words in any metadata value, original or annotated

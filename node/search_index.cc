@@ -13,7 +13,7 @@ namespace tcd::node::search_index {
 namespace {
 
 constexpr uint8_t kDocVersion = 2;
-constexpr uint8_t kCardVersion = 1;
+constexpr uint8_t kCardVersion = 2;
 
 char WholeValueField(std::string_view key) {
   if (key == "point") return kPoint;
@@ -54,7 +54,7 @@ Result<Doc> DecodeDoc(ByteView b) {
   return Doc{Bytes(v.session.begin(), v.session.end()), std::move(meta)};
 }
 
-Bytes EncodeCard(ByteView session, const crypto::Metadata& meta) {
+Bytes EncodeCard(uint8_t place, ByteView session, const crypto::Metadata& meta) {
   std::string_view fields[6];  // point, province, case, type, chair, conference
   static const char* const kKeys[6] = {"point", "province", "case", "type", "chair", "conference"};
   for (const auto& [k, v] : meta)
@@ -63,6 +63,7 @@ Bytes EncodeCard(ByteView session, const crypto::Metadata& meta) {
   Bytes out;
   Writer w(&out);
   w.U8(kCardVersion);
+  w.U8(place);
   w.Bytes32(session);
   for (std::string_view f : fields) w.Str16(f.substr(0, 0xffff));
   return out;
@@ -89,6 +90,9 @@ Result<Card> DecodeCard(ByteView b) {
   Card c;
   if (!rd.U8(&version) || version != kCardVersion)
     return Status::Corruption("search card: unknown version");
+  if (!rd.U8(&c.place)) return Status::Corruption("search card: truncated");
+  if (c.place & ~kPlaceAll)
+    return Status::Corruption("search card: unknown place bits " + std::to_string(c.place));
   if (!rd.U32(&n) || !rd.Raw(n, &c.session)) return Status::Corruption("search card: truncated");
   for (std::string_view* f : {&c.point, &c.province, &c.case_number, &c.type, &c.chair,
                               &c.conference}) {

@@ -77,12 +77,21 @@ struct DocView {
 };
 Result<DocView> DecodeDocView(ByteView b);
 
+// Where the session is, as its card says (Card::place): bits kept current by every write that
+// changes what they are derived from (the session's entries, its repl record, its inbox rows).
+inline constexpr uint8_t kPlaceHere = 0x01;     // its blobs are here: none evicted, none wanted
+inline constexpr uint8_t kPlaceUpHeld = 0x02;   // the next tier holds all its entries (up_held)
+inline constexpr uint8_t kPlaceCentral = 0x04;  // the central tier holds them (central_held)
+inline constexpr uint8_t kPlaceReceived = 0x08;  // received from a peer (not recorded here)
+inline constexpr uint8_t kPlaceAll = 0x0f;
+
 // The values a row of results shows (the latest of each key: annotations amend).
 struct Card {
-  ByteView session;  // EncodeSessionRecord of the session's current summary
+  uint8_t place = 0;  // kPlace* bits
+  ByteView session;   // EncodeSessionRecord of the session's current summary
   std::string_view point, province, case_number, type, chair, conference;
 };
-Bytes EncodeCard(ByteView session, const crypto::Metadata& meta);
+Bytes EncodeCard(uint8_t place, ByteView session, const crypto::Metadata& meta);
 // The prefixes of the keys the card of a session with `meta` is stored under (before its
 // suffix): "a", then "p" | value | 0x00 and "v" | value | 0x00 for each folded point and
 // province value, and the PairTerms.
