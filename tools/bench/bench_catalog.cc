@@ -1,6 +1,7 @@
 // Writes the benchmark's sessions into a real catalog (tools/bench/bench_data.h): each session's
 // chain is built and signed as the recorder does it (node/session_recorder.cc,
-// node/chain_writer.cc), on worker threads, and appended in session order from one thread.
+// node/chain_writer.cc), on worker threads, and appended in session order from one thread,
+// with the replication record a central archive keeps for it (received from its province).
 #include <sodium.h>
 #include <sys/resource.h>
 
@@ -21,6 +22,7 @@ namespace {
 using crypto::EntryKind;
 
 struct AppendOp {
+  uint16_t province = 0;  // the session's: the central archive received it from there
   node::SessionRecord record;
   uint64_t seq = 0;
   node::ChainRecord chain;
@@ -154,6 +156,7 @@ class ChainBuilder {
     e.seq = rec_.next_seq;
     e.prev_hash = e.seq == 0 ? crypto::Hash256{} : rec_.head_hash;
     AppendOp op;
+    op.province = d_.points[s_.point].province;
     op.chain.entry = crypto::EncodeEntry(e);
     const crypto::Hash256 h = crypto::DomainHash("tcd/chain-entry/v1", op.chain.entry);
     if (sign) {
@@ -209,6 +212,9 @@ Result<WriteStats> WriteCatalog(const Dataset& d, node::Catalog* catalog, int th
   std::vector<crypto::PublicKey> archives(2);  // province and central archive keys
   Rng ar(SubSeed(d.params.seed, 4, 0));
   for (auto& pk : archives) Fill(ar, &pk);
+  std::vector<crypto::PublicKey> provinces(d.provinces.size());  // their transport keys
+  Rng pr(SubSeed(d.params.seed, 5, 0));
+  for (auto& pk : provinces) Fill(pr, &pk);
 
   constexpr size_t kChunk = 256, kWindow = 16;
   const size_t n = d.sessions.size(), chunks = (n + kChunk - 1) / kChunk;
@@ -253,6 +259,12 @@ Result<WriteStats> WriteCatalog(const Dataset& d, node::Catalog* catalog, int th
     }
     st.signatures += got.second;
     for (const auto& op : got.first) {
+      if (op.seq == 0) {  // as the central archive's receiver records it (every blob held)
+        failed = catalog->UpdateRepl(
+            op.record.id, [&](node::ReplRecord* r) { r->from_peer = provinces[op.province]; },
+            /*sync=*/false);
+        if (!failed.ok()) break;
+      }
       failed = catalog->Append(op.record, op.seq, op.chain, op.blob);
       if (!failed.ok()) break;
       ++st.entries;

@@ -50,7 +50,7 @@ using json = nlohmann::json;
 namespace tcd::bench {
 namespace {
 
-constexpr const char* kFormat = "tcd-search-bench/5";  // bump when the generator changes
+constexpr const char* kFormat = "tcd-search-bench/6";  // bump when the generator changes
 
 struct Options {
   uint64_t sessions = 1'000'000;
@@ -223,6 +223,7 @@ Result<json> Prepare(const Options& o, const Dataset& d) {
     TCD_ASSIGN_OR_RETURN(auto catalog, node::Catalog::Open((dir / "catalog").string(), false, true));
     catalog->set_sync(false);
     catalog->set_node_log(false);  // it stands for a central archive: received sessions
+    TCD_RETURN_IF_ERROR(catalog->SetRole("central"));
     std::printf("writing %llu sessions through Catalog::Append, %d signing threads, "
                 "sync off (bulk load), signatures on %s\n",
                 static_cast<unsigned long long>(d.sessions.size()), o.threads,
@@ -345,12 +346,19 @@ Result<bool> RunKind(const Options& o, const Dataset& d, Kind k, node::Catalog* 
     if (r.ok())
       for (const auto& h : *r)
         touched += h.point().size() + h.province().size() + h.case_number().size() +
-                   h.type().size() + h.chair().size();
+                   h.type().size() + h.chair().size() + h.conference().size() +
+                   h.location.local + h.location.province + h.location.central;
     t.Stop(&ours_us, &ours_cpu);
     shown_bytes_sink = shown_bytes_sink + touched;
     if (!r.ok()) return r.status().WithContext("tcd search " + Describe(q));
     std::vector<crypto::SessionId> ours;
-    for (const auto& h : *r) ours.push_back(h.session.id);
+    for (const auto& h : *r) {
+      ours.push_back(h.session.id);
+      if (!h.location.local || !h.location.central)  // a central archive that holds it all
+        return Status::Corruption("tcd search " + Describe(q) + ": session " +
+                                  crypto::SessionIdToString(h.session.id) + " is shown as " +
+                                  node::LocationText(h.location) + ", not local+central");
+    }
     Timer u;
     auto s = sql->Run(q);
     u.Stop(&sql_us, &sql_cpu);
