@@ -264,22 +264,27 @@ class Catalog {
   // its inbox rows) reads that state and writes the cards in one batch under the session's lock,
   // so that two such writes cannot leave a card with a place from a state neither wrote.
   std::mutex& SessionMutex(const crypto::SessionId& id);
-  // The session's repl record, or a default one (none yet, or a catalog without the family).
-  Result<ReplRecord> ReplOrDefault(const crypto::SessionId& id);
+  // The place never stands in the way of storing evidence: what it cannot read (a damaged
+  // record, a read error) is logged by Unplaced and the write goes on, its place possibly stale
+  // until `tcd reindex`.
+  void Unplaced(const crypto::SessionId& id, const Status& why);
+  // The session's repl record; a default one when it has none, the catalog has no such family,
+  // or it cannot be read.
+  ReplRecord ReplOrDefault(const crypto::SessionId& id);
   // The kPlace* bits (search_index.h) of session `s` whose repl record is `repl`, as the caller's
   // batch leaves them; `batch_wants`: the batch adds blobs of it wanted from repl.from_peer;
   // `removed`: an inbox key the batch deletes (not counted as still wanted).
-  Result<uint8_t> PlaceOf(const SessionRecord& s, const ReplRecord& repl, bool batch_wants,
-                          const std::string& removed = {});
+  uint8_t PlaceOf(const SessionRecord& s, const ReplRecord& repl, bool batch_wants,
+                  const std::string& removed = {});
   // Puts the session's card (doc key `doc_key`) under every key it is stored under.
   void PutCards(rocksdb::WriteBatch* batch, const std::string& doc_key, uint8_t place,
                 ByteView session, const crypto::Metadata& meta);
   // Rewrites the session's cards in *batch with `place` unless the stored card has it (nothing
   // when the session is not indexed).
-  Status PutPlace(rocksdb::WriteBatch* batch, const crypto::SessionId& id, uint8_t place);
+  void PutPlace(rocksdb::WriteBatch* batch, const crypto::SessionId& id, uint8_t place);
   // PlaceOf with the stored summary, then PutPlace (nothing when there is no summary).
-  Status RefreshPlace(rocksdb::WriteBatch* batch, const crypto::SessionId& id,
-                      const ReplRecord& repl, bool batch_wants, const std::string& removed = {});
+  void RefreshPlace(rocksdb::WriteBatch* batch, const crypto::SessionId& id,
+                    const ReplRecord& repl, bool batch_wants, const std::string& removed = {});
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned: destroyed before db_
   rocksdb::ColumnFamilyHandle* sessions_ = nullptr;
@@ -307,7 +312,7 @@ class Catalog {
   bool reindexed_on_open_ = false;
   bool search_ready_ = false;  // the search index is complete and of the current version
   std::mutex outbox_mu_;  // orders Append's outbox put against RemoveFromOutbox's check
-  std::array<std::mutex, 64> session_mu_;  // SessionMutex: sessions share them by id
+  std::array<std::mutex, 256> session_mu_;  // SessionMutex: sessions share them by id
   std::mutex group_mu_;  // guards group_queue_, group_leader_
   std::condition_variable group_cv_;
   std::vector<PendingAppend*> group_queue_;  // waiting for the next group, in arrival order

@@ -136,12 +136,8 @@ Status Catalog::IndexForSearch(rocksdb::WriteBatch* batch, const SessionRecord& 
   Bytes d = si::EncodeDoc(*doc);
   batch->Put(search_docs_, doc_key, ToSlice(d));
   if (search_cards_) {
-    ReplRecord stored;
-    if (!repl) {
-      TCD_ASSIGN_OR_RETURN(stored, ReplOrDefault(record.id));
-      repl = &stored;
-    }
-    TCD_ASSIGN_OR_RETURN(uint8_t place, PlaceOf(record, *repl, batch_wants));
+    const uint8_t place =
+        PlaceOf(record, repl ? *repl : ReplOrDefault(record.id), batch_wants);
     PutCards(batch, doc_key, place, doc->session, doc->meta);
   }
   return Status::OK();

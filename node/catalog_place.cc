@@ -22,19 +22,22 @@ std::mutex& Catalog::SessionMutex(const crypto::SessionId& id) {
   return session_mu_[h % session_mu_.size()];
 }
 
-Result<ReplRecord> Catalog::ReplOrDefault(const crypto::SessionId& id) {
+ReplRecord Catalog::ReplOrDefault(const crypto::SessionId& id) {
   if (!repl_) return ReplRecord{};
   auto r = GetRepl(id);
   if (r.ok() || r.status().IsNotFound()) return r.ok() ? *r : ReplRecord{};
-  if (!r.status().IsCorruption()) return r.status();
-  // The index never stands in the way of storing evidence: shown as if it had none.
-  spdlog::warn("catalog: session {}: {}: its search results show it as never replicated",
-               crypto::SessionIdToString(id), r.status().ToString());
+  Unplaced(id, r.status());
   return ReplRecord{};
 }
 
-Result<uint8_t> Catalog::PlaceOf(const SessionRecord& s, const ReplRecord& repl,
-                                 bool batch_wants, const std::string& removed) {
+void Catalog::Unplaced(const crypto::SessionId& id, const Status& why) {
+  // The index never stands in the way of storing evidence: the write goes on.
+  spdlog::warn("search index: session {}: {}: where its search results say it is may be out "
+               "of date until `tcd reindex`", crypto::SessionIdToString(id), why.ToString());
+}
+
+uint8_t Catalog::PlaceOf(const SessionRecord& s, const ReplRecord& repl, bool batch_wants,
+                         const std::string& removed) {
   uint8_t place = 0;
   const bool received = repl.from_peer != crypto::PublicKey{};
   if (received) place |= si::kPlaceReceived;
@@ -48,8 +51,10 @@ Result<uint8_t> Catalog::PlaceOf(const SessionRecord& s, const ReplRecord& repl,
     it->Seek(prefix);
     if (it->Valid() && it->key() == rocksdb::Slice(removed)) it->Next();
     wanted = it->Valid() && it->key().starts_with(prefix);
-    TCD_RETURN_IF_ERROR(FromRocks(it->status(), "catalog: read the inbox of session " +
-                                                    crypto::SessionIdToString(s.id)));
+    if (!it->status().ok()) {  // not known to be here: not shown as here
+      Unplaced(s.id, FromRocks(it->status(), "read the inbox"));
+      wanted = true;
+    }
   }
   if (!wanted) place |= si::kPlaceHere;
   return place;
@@ -62,54 +67,39 @@ void Catalog::PutCards(rocksdb::WriteBatch* batch, const std::string& doc_key, u
     batch->Put(search_cards_, prefix + doc_key, ToSlice(c));
 }
 
-Status Catalog::PutPlace(rocksdb::WriteBatch* batch, const crypto::SessionId& id,
-                         uint8_t place) {
-  if (!search_cards_ || !search_ids_ || !search_docs_) return Status::OK();
-  const std::string who = "search index: session " + crypto::SessionIdToString(id);
+void Catalog::PutPlace(rocksdb::WriteBatch* batch, const crypto::SessionId& id, uint8_t place) {
+  if (!search_cards_ || !search_ids_ || !search_docs_) return;
   const rocksdb::ReadOptions ro;
   std::string key;
   rocksdb::Status s = db_->Get(ro, search_ids_, IdKey(id), &key);
-  if (s.IsNotFound()) return Status::OK();  // not indexed: no open entry yet
-  TCD_RETURN_IF_ERROR(FromRocks(s, who + ": read its document key"));
-  if (key.size() != si::kDocKeySize) {  // Append reports it; replication goes on
-    spdlog::warn("{}: document key of {} bytes: its place is not updated; run `tcd reindex`",
-                 who, key.size());
-    return Status::OK();
-  }
+  if (s.IsNotFound()) return;  // not indexed: no open entry yet
+  if (!s.ok()) return Unplaced(id, FromRocks(s, "read its document key"));
+  if (key.size() != si::kDocKeySize)
+    return Unplaced(id, Status::Corruption("document key of " + std::to_string(key.size()) +
+                                           " bytes"));
   std::string card;
   s = db_->Get(ro, search_cards_, std::string(1, si::kAll) + key, &card);
-  if (!s.IsNotFound()) {
-    TCD_RETURN_IF_ERROR(FromRocks(s, who + ": read its card"));
+  if (s.ok()) {
     auto c = si::DecodeCard(AsBytes(card));
-    if (c.ok() && c->place == place) return Status::OK();
+    if (c.ok() && c->place == place) return;
+  } else if (!s.IsNotFound()) {
+    return Unplaced(id, FromRocks(s, "read its card"));
   }
   std::string d;
   s = db_->Get(ro, search_docs_, key, &d);
-  if (s.IsNotFound()) return Status::OK();
-  TCD_RETURN_IF_ERROR(FromRocks(s, who + ": read its document"));
+  if (s.IsNotFound()) return;
+  if (!s.ok()) return Unplaced(id, FromRocks(s, "read its document"));
   auto doc = si::DecodeDoc(AsBytes(d));
-  if (!doc.ok()) {
-    spdlog::warn("{}: {}: its place is not updated; run `tcd reindex`", who,
-                 doc.status().ToString());
-    return Status::OK();
-  }
+  if (!doc.ok()) return Unplaced(id, doc.status());
   PutCards(batch, key, place, doc->session, doc->meta);
-  return Status::OK();
 }
 
-Status Catalog::RefreshPlace(rocksdb::WriteBatch* batch, const crypto::SessionId& id,
-                             const ReplRecord& repl, bool batch_wants,
-                             const std::string& removed) {
+void Catalog::RefreshPlace(rocksdb::WriteBatch* batch, const crypto::SessionId& id,
+                           const ReplRecord& repl, bool batch_wants, const std::string& removed) {
   auto record = GetSession(id);
-  if (record.status().IsNotFound()) return Status::OK();  // nothing indexed to show
-  if (record.status().IsCorruption()) {  // `tcd verify` reports it; replication goes on
-    spdlog::warn("catalog: session {}: {}: its search results' place is not updated",
-                 crypto::SessionIdToString(id), record.status().ToString());
-    return Status::OK();
-  }
-  TCD_RETURN_IF_ERROR(record.status());
-  TCD_ASSIGN_OR_RETURN(uint8_t place, PlaceOf(*record, repl, batch_wants, removed));
-  return PutPlace(batch, id, place);
+  if (record.status().IsNotFound()) return;  // nothing indexed to show
+  if (!record.ok()) return Unplaced(id, record.status());  // `tcd verify` reports a damaged one
+  PutPlace(batch, id, PlaceOf(*record, repl, batch_wants, removed));
 }
 
 }  // namespace tcd::node

@@ -79,12 +79,8 @@ Status Catalog::AppendReplicated(const SessionRecord& record,
     batch.Put(chain_, ChainKey(record.id, seq), ToSlice(ch));
     encodings.push_back(cr.entry);
   }
-  ReplRecord repl;  // as this batch leaves it
-  if (new_repl) {
-    repl = *new_repl;
-  } else {
-    TCD_ASSIGN_OR_RETURN(repl, ReplOrDefault(record.id));
-  }
+  // The session's repl record as the batch leaves it.
+  const ReplRecord repl = new_repl ? *new_repl : ReplOrDefault(record.id);
   const bool wants = std::any_of(wanted.begin(), wanted.end(), [&](const WantedBlob& w) {
     return w.peer == repl.from_peer && w.session == record.id;
   });
@@ -114,8 +110,7 @@ Status Catalog::BlobArrived(const WantedBlob& w) {
   rocksdb::WriteBatch batch;
   const std::string key = InboxKey(w);
   batch.Delete(inbox_, key);
-  TCD_ASSIGN_OR_RETURN(ReplRecord repl, ReplOrDefault(w.session));
-  TCD_RETURN_IF_ERROR(RefreshPlace(&batch, w.session, repl, false, key));  // the last one?
+  RefreshPlace(&batch, w.session, ReplOrDefault(w.session), false, key);  // the last one?
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return FromRocks(db_->Write(wo, &batch), "catalog inbox delete");
@@ -177,7 +172,7 @@ Status Catalog::MoveWanted(const crypto::SessionId& session, const crypto::Publi
   r.from_peer = to;
   Bytes v = EncodeReplRecord(r);
   batch.Put(repl_, IdKey(session), ToSlice(v));
-  TCD_RETURN_IF_ERROR(RefreshPlace(&batch, session, r, moved));
+  RefreshPlace(&batch, session, r, moved);
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return FromRocks(db_->Write(wo, &batch), "catalog: move wanted blobs");
@@ -217,7 +212,7 @@ Status Catalog::UpdateRepl(const crypto::SessionId& id,
   rocksdb::WriteBatch batch;
   Bytes v = EncodeReplRecord(r);
   batch.Put(repl_, IdKey(id), ToSlice(v));
-  TCD_RETURN_IF_ERROR(RefreshPlace(&batch, id, r, false));
+  RefreshPlace(&batch, id, r, false);
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   return FromRocks(db_->Write(wo, &batch), "catalog put repl");

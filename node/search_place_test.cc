@@ -3,6 +3,10 @@
 // with what the replication records and the inbox say, after every kind of change.
 #include <gtest/gtest.h>
 
+#include <rocksdb/db.h>
+
+#include <functional>
+#include <map>
 #include <random>
 #include <string>
 #include <thread>
@@ -108,6 +112,36 @@ class PlaceTest : public SearchTest {
     if (c->role() == "central" && l.local) l.central = true;
     return LocationText(l);
   }
+  // Closes the catalog, lets `fn` change its RocksDB database as damage would (the column
+  // families by name), and opens the catalog again.
+  using Families = std::map<std::string, rocksdb::ColumnFamilyHandle*>;
+  void Raw(const std::function<void(rocksdb::DB*, Families&)>& fn) {
+    // Everything into table files: opened without the catalog's merge operators, RocksDB
+    // cannot replay the log's merges.
+    ASSERT_TRUE(catalog_->Compact().ok());
+    catalog_.reset();
+    rocksdb::DBOptions o;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir_.string(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    o.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
+    auto st = rocksdb::DB::Open(o, dir_.string(), cfs, &handles, &db);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    Families by_name;
+    for (size_t i = 0; i < names.size(); ++i) by_name[names[i]] = handles[i];
+    fn(db, by_name);
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+    auto c = Catalog::Open(dir_.string(), false);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    catalog_ = std::move(c).value();
+  }
+  static std::string Key(const crypto::SessionId& id) {
+    return std::string(reinterpret_cast<const char*>(id.data()), id.size());
+  }
   void ExpectAllShown(Catalog* c, uint32_t sessions, const std::string& when) {
     for (uint32_t n = 0; n < sessions; ++n)
       ASSERT_EQ(Shown(c, n), Expected(c, n)) << "session " << n << " " << when;
@@ -139,6 +173,38 @@ TEST_F(PlaceTest, AReceivedSessionBecomesLocalWithItsLastBlobAndStopsBeingLocalW
   SessionRecord r = *catalog_->GetSession(MakeId(0));
   ASSERT_TRUE(Replicate(&r, crypto::EntryKind::kGap, {}, false, Peer(1), nullptr).ok());
   EXPECT_EQ(Shown(catalog_.get(), 0), "incomplete");
+}
+
+// The place never stands in the way of storing evidence: with a damaged search document or
+// replication record, entries, acknowledgments and arriving blobs are still stored (the place
+// may then be out of date), and `tcd reindex` shows the right place again.
+TEST_F(PlaceTest, DamagedRecordsDoNotStopRecordingOrReplication) {
+  Add(Session(0));
+  Receive(1, Peer(1), 1);
+  Raw([&](rocksdb::DB* db, Families& cf) {
+    const rocksdb::WriteOptions wo;
+    ASSERT_TRUE(db->Put(wo, cf["repl"], Key(MakeId(0)), "not a replication record").ok());
+    std::string doc_key;
+    rocksdb::Status got =
+        db->Get(rocksdb::ReadOptions(), cf["search_ids"], Key(MakeId(1)), &doc_key);
+    ASSERT_TRUE(got.ok()) << got.ToString();
+    ASSERT_TRUE(db->Put(wo, cf["search_docs"], doc_key, "not a search document").ok());
+  });
+  ASSERT_TRUE(Record(MakeId(0)).ok());  // the recorder goes on
+  EXPECT_EQ(Shown(catalog_.get(), 0), "local");  // read as having no record: recorded here
+  auto wanted = catalog_->ListWanted(Peer(1), 10, std::nullopt);
+  ASSERT_TRUE(wanted.ok());
+  ASSERT_EQ(wanted->size(), 1u);
+  ASSERT_TRUE(catalog_->BlobArrived((*wanted)[0]).ok());
+  ASSERT_TRUE(catalog_->UpdateRepl(MakeId(1), [](ReplRecord* r) { r->central_held = 2; }, false)
+                  .ok());
+  EXPECT_TRUE(catalog_->ListWanted(Peer(1), 10, std::nullopt)->empty());
+  EXPECT_EQ(catalog_->GetRepl(MakeId(1))->central_held, 2u);
+  // Without its document the cards cannot be rewritten: out of date until a rebuild.
+  EXPECT_EQ(Shown(catalog_.get(), 1), "incomplete");
+  ASSERT_TRUE(catalog_->Reindex().ok());
+  EXPECT_EQ(Shown(catalog_.get(), 1), "local+central");
+  ExpectAllShown(catalog_.get(), 2, "after `tcd reindex`");
 }
 
 // Every kind of change, in random order, on sessions recorded here and received from two peers;
