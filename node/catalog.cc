@@ -355,14 +355,28 @@ Status Catalog::PutSession(const SessionRecord& record) {
 
 Result<std::vector<SessionRecord>> Catalog::ListSessions() {
   std::vector<SessionRecord> out;
+  TCD_RETURN_IF_ERROR(ForEachSession([&](const SessionRecord& r) {
+    out.push_back(r);
+    return Status::OK();
+  }));
+  return out;
+}
+
+Status Catalog::ForEachSession(const std::function<Status(const SessionRecord&)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), sessions_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     auto r = DecodeSessionRecord(AsBytes(std::string_view(it->value().data(), it->value().size())));
-    if (!r.ok()) return r.status().WithContext("catalog sessions");
-    out.push_back(std::move(r).value());
+    if (!r.ok()) {
+      crypto::SessionId id{};
+      const bool is_id = it->key().size() == id.size();
+      if (is_id) std::copy(it->key().data(), it->key().data() + id.size(), id.begin());
+      return r.status().WithContext("catalog: summary of " +
+                                    (is_id ? "session " + crypto::SessionIdToString(id)
+                                           : "key " + ToHex(FromSlice(it->key()))));
+    }
+    TCD_RETURN_IF_ERROR(fn(*r));
   }
-  TCD_RETURN_IF_ERROR(FromRocks(it->status(), "catalog sessions scan"));
-  return out;
+  return FromRocks(it->status(), "catalog sessions scan");
 }
 
 Result<SessionRecord> Catalog::GetSession(const crypto::SessionId& id) {

@@ -195,6 +195,9 @@ class Catalog {
   NodeLogs* logs() { return logs_.get(); }
 
   Result<std::vector<SessionRecord>> ListSessions();  // in id order (= creation order)
+  // The same one at a time, without holding them all (an archive holds millions); stops at
+  // fn's first error. Corruption names a summary that does not decode.
+  Status ForEachSession(const std::function<Status(const SessionRecord&)>& fn);
   Result<SessionRecord> GetSession(const crypto::SessionId& id);
   // Every session id that has a summary record or chain entries (a session whose summary was
   // deleted or damaged is still found through its chain), in id order.

@@ -71,13 +71,12 @@ Result<uint64_t> AnnotateStoredSession(Store* store, const crypto::NodeIdentity&
 Result<std::vector<std::string>> CloseInterruptedSessions(Store* store,
                                                           const crypto::NodeIdentity& identity) {
   std::vector<std::string> closed;
-  TCD_ASSIGN_OR_RETURN(auto sessions, store->catalog()->ListSessions());
-  for (const auto& rec : sessions) {
-    if (rec.state != SessionState::kUnsealed) continue;
+  TCD_RETURN_IF_ERROR(store->catalog()->ForEachSession([&](const SessionRecord& rec) {
+    if (rec.state != SessionState::kUnsealed) return Status::OK();
     std::string sid = crypto::SessionIdToString(rec.id);
     if (!CheckSigner(store, identity, rec.id).ok()) {
       spdlog::warn("session {} is unsealed but was recorded by another key; left as is", sid);
-      continue;
+      return Status::OK();
     }
     crypto::ChainEntry e;
     e.kind = crypto::EntryKind::kRecoveryClose;
@@ -92,7 +91,8 @@ Result<std::vector<std::string>> CloseInterruptedSessions(Store* store,
         AppendSigned(store, identity.sign_sk, rec, std::move(e), std::nullopt, next).status());
     spdlog::warn("session {}: {}", sid, note);
     closed.push_back(sid);
-  }
+    return Status::OK();
+  }));
   return closed;
 }
 

@@ -102,10 +102,11 @@ nlohmann::json Daemon::Status() {
     if (auto s = w->OpenSessionJson()) open.push_back(*s);
   }
   uint64_t stored_sessions = 0, stored_segments = 0;
-  if (auto all = store_->catalog()->ListSessions(); all.ok()) {
-    stored_sessions = all->size();
-    for (const auto& r : *all) stored_segments += r.segments;
-  }
+  (void)store_->catalog()->ForEachSession([&](const SessionRecord& r) {  // as far as readable
+    stored_sessions += 1;
+    stored_segments += r.segments;
+    return tcd::Status::OK();
+  });
   std::function<nlohmann::json()> extension_status;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -5,8 +5,6 @@
 
 #include <rocksdb/db.h>
 
-#include <functional>
-#include <map>
 #include <random>
 #include <string>
 #include <thread>
@@ -111,36 +109,6 @@ class PlaceTest : public SearchTest {
     if (all && r.central_held >= s->next_seq) l.central = true;
     if (c->role() == "central" && l.local) l.central = true;
     return LocationText(l);
-  }
-  // Closes the catalog, lets `fn` change its RocksDB database as damage would (the column
-  // families by name), and opens the catalog again.
-  using Families = std::map<std::string, rocksdb::ColumnFamilyHandle*>;
-  void Raw(const std::function<void(rocksdb::DB*, Families&)>& fn) {
-    // Everything into table files: opened without the catalog's merge operators, RocksDB
-    // cannot replay the log's merges.
-    ASSERT_TRUE(catalog_->Compact().ok());
-    catalog_.reset();
-    rocksdb::DBOptions o;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir_.string(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    o.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
-    auto st = rocksdb::DB::Open(o, dir_.string(), cfs, &handles, &db);
-    ASSERT_TRUE(st.ok()) << st.ToString();
-    Families by_name;
-    for (size_t i = 0; i < names.size(); ++i) by_name[names[i]] = handles[i];
-    fn(db, by_name);
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    delete db;
-    auto c = Catalog::Open(dir_.string(), false);
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    catalog_ = std::move(c).value();
-  }
-  static std::string Key(const crypto::SessionId& id) {
-    return std::string(reinterpret_cast<const char*>(id.data()), id.size());
   }
   void ExpectAllShown(Catalog* c, uint32_t sessions, const std::string& when) {
     for (uint32_t n = 0; n < sessions; ++n)

@@ -1,6 +1,6 @@
-// Private to node/search_test.cc and node/search_edges_test.cc: a catalog in a temporary
-// directory, sessions appended from generated metadata, and the brute-force reference that
-// Catalog::Search is compared with.
+// Private to the search_test program (node/search*_test.cc, node/catalog_scan_test.cc): a
+// catalog in a temporary directory, sessions appended from generated metadata, the brute-force
+// reference that Catalog::Search is compared with, and raw access to the database for damage.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -141,6 +143,36 @@ class SearchTest : public ::testing::Test {
     return out;
   }
 
+  // Closes the catalog, lets `fn` change its RocksDB database as damage would (the column
+  // families by name), and opens the catalog again.
+  using Families = std::map<std::string, rocksdb::ColumnFamilyHandle*>;
+  void Raw(const std::function<void(rocksdb::DB*, Families&)>& fn) {
+    // Everything into table files: opened without the catalog's merge operators, RocksDB
+    // cannot replay the log's merges.
+    ASSERT_TRUE(catalog_->Compact().ok());
+    catalog_.reset();
+    rocksdb::DBOptions o;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir_.string(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    o.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
+    auto st = rocksdb::DB::Open(o, dir_.string(), cfs, &handles, &db);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    Families by_name;
+    for (size_t i = 0; i < names.size(); ++i) by_name[names[i]] = handles[i];
+    fn(db, by_name);
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+    auto c = Catalog::Open(dir_.string(), false);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    catalog_ = std::move(c).value();
+  }
+  static std::string Key(const crypto::SessionId& id) {
+    return std::string(reinterpret_cast<const char*>(id.data()), id.size());
+  }
   std::vector<crypto::SessionId> Ids(const SearchQuery& q) {
     auto hits = catalog_->Search(q);
     EXPECT_TRUE(hits.ok()) << hits.status().ToString();

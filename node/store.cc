@@ -79,22 +79,22 @@ Status Store::Recover() {
     spdlog::error("recovery: {} blobs referenced by the catalog are missing on disk in all (the "
                   "first {} named above); `tcd verify --data DIR` names the sessions they belong to",
                   recovery_.missing_blob_count, RecoveryReport::kMissingNamed);
-  TCD_ASSIGN_OR_RETURN(auto sessions, catalog_->ListSessions());
-  for (auto& r : sessions) {
-    if (r.state != SessionState::kRecording) continue;
+  return catalog_->ForEachSession([&](const SessionRecord& found) {
+    if (found.state != SessionState::kRecording) return Status::OK();
     // A session received from another node is still being recorded there: its seal (or the
     // recorder's recovery note) arrives by replication.
-    auto repl = catalog_->GetRepl(r.id);
-    if (repl.ok() && repl->from_peer != crypto::PublicKey{}) continue;
+    auto repl = catalog_->GetRepl(found.id);
+    if (repl.ok() && repl->from_peer != crypto::PublicKey{}) return Status::OK();
     // We hold the catalog's write lock, so no recorder is appending to it any more.
+    SessionRecord r = found;
     r.state = SessionState::kUnsealed;
     TCD_RETURN_IF_ERROR(catalog_->PutSession(r));
     std::string id = crypto::SessionIdToString(r.id);
     spdlog::warn("recovery: session {} was not sealed (recorder stopped uncleanly after {} "
                  "entries); marked unsealed", id, r.next_seq);
     recovery_.sessions_unsealed.push_back(id);
-  }
-  return Status::OK();
+    return Status::OK();
+  });
 }
 
 Status Store::Append(const SessionRecord& record, const crypto::ChainEntry& entry,
@@ -142,10 +142,11 @@ Result<crypto::SessionId> Store::ResolveSession(const std::string& text) {
   for (char c : text)
     if (c != '-') want.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   if (want.size() < 4) return Status::InvalidArgument("session id '" + text + "' is too short");
-  TCD_ASSIGN_OR_RETURN(auto sessions, catalog_->ListSessions());
   std::vector<crypto::SessionId> hits;
-  for (const auto& r : sessions)
+  TCD_RETURN_IF_ERROR(catalog_->ForEachSession([&](const SessionRecord& r) {
     if (ToHex(r.id).rfind(want, 0) == 0) hits.push_back(r.id);
+    return Status::OK();
+  }));
   if (hits.empty()) return Status::NotFound("no session matching '" + text + "' in " + dir_);
   if (hits.size() > 1)
     return Status::InvalidArgument("session id '" + text + "' is ambiguous (" +

@@ -32,24 +32,23 @@ Status RemoveBlobs(node::Store* store, const crypto::SessionId& id, uint64_t fro
 Result<RetentionReport> EvictExpired(node::Store* store, int64_t retention_us, int64_t now_us,
                                      bool sweep) {
   RetentionReport report;
-  TCD_ASSIGN_OR_RETURN(auto sessions, store->catalog()->ListSessions());
   // Custody is also a signed statement: only entries under a checkpoint of this node's log that
   // the central tier cosigned may lose their media.
   node::NodeLogs* logs = store->catalog()->logs();
   TCD_ASSIGN_OR_RETURN(uint64_t custody, logs->CentralCosignedSize());
-  for (const auto& rec : sessions) {
+  TCD_RETURN_IF_ERROR(store->catalog()->ForEachSession([&](const node::SessionRecord& rec) {
     auto repl_or = store->catalog()->GetRepl(rec.id);
-    if (!repl_or.ok()) continue;
+    if (!repl_or.ok()) return Status::OK();
     node::ReplRecord repl = *repl_or;
     report.sessions_examined += 1;
     if (repl.hold) {
       report.sessions_on_hold += 1;
-      continue;
+      return Status::OK();
     }
-    if (retention_us <= 0) continue;
+    if (retention_us <= 0) return Status::OK();
     // Leftovers of a pass interrupted after raising evicted_below.
     if (sweep) TCD_RETURN_IF_ERROR(RemoveBlobs(store, rec.id, 0, repl.evicted_below, &report));
-    if (now_us - repl.central_held_us < retention_us) continue;
+    if (now_us - repl.central_held_us < retention_us) return Status::OK();
     uint64_t upto = repl.evicted_below;
     const uint64_t limit = std::min(repl.central_held, rec.next_seq);
     for (uint64_t seq = repl.evicted_below; seq < limit; ++seq) {
@@ -62,7 +61,7 @@ Result<RetentionReport> EvictExpired(node::Store* store, int64_t retention_us, i
       if (!leaf.ok() || !*leaf || **leaf >= custody) break;
       upto = seq + 1;
     }
-    if (upto == repl.evicted_below) continue;
+    if (upto == repl.evicted_below) return Status::OK();
     const uint64_t from = repl.evicted_below;
     std::lock_guard<std::mutex> lock(store->retention_mu());
     bool held_now = false;
@@ -73,18 +72,19 @@ Result<RetentionReport> EvictExpired(node::Store* store, int64_t retention_us, i
           if (!held_now) r->evicted_below = std::max(r->evicted_below, upto);
         },
         /*sync=*/true));
-    if (held_now) continue;
+    if (held_now) return Status::OK();
     const uint64_t before = report.blobs_evicted;
     Status removed = RemoveBlobs(store, rec.id, from, upto, &report);
     if (!removed.ok()) {  // one damaged session must not stop retention for the others
       spdlog::error("retention: session {}: {}", crypto::SessionIdToString(rec.id),
                     removed.ToString());
       report.errors += 1;
-      continue;
+      return Status::OK();
     }
     spdlog::info("retention: session {}: evicted {} blobs held by the central archive",
                  crypto::SessionIdToString(rec.id), report.blobs_evicted - before);
-  }
+    return Status::OK();
+  }));
   return report;
 }
 

@@ -15,14 +15,13 @@ uint64_t Bps(double mbit) { return static_cast<uint64_t>(mbit * 1e6); }
 // Sessions stored before this node had an upstream (or by a version without an outbox) join
 // the outbox unless the central tier already holds all of them.
 Status FillOutbox(node::Store* store) {
-  TCD_ASSIGN_OR_RETURN(auto sessions, store->catalog()->ListSessions());
   size_t added = 0;
-  for (const auto& rec : sessions) {
+  TCD_RETURN_IF_ERROR(store->catalog()->ForEachSession([&](const node::SessionRecord& rec) {
     auto repl = store->catalog()->GetRepl(rec.id);
-    if (repl.ok() && repl->central_held >= rec.next_seq) continue;
-    TCD_RETURN_IF_ERROR(store->catalog()->AddToOutbox(rec.id));
+    if (repl.ok() && repl->central_held >= rec.next_seq) return Status::OK();
     ++added;
-  }
+    return store->catalog()->AddToOutbox(rec.id);
+  }));
   if (added) spdlog::info("replication: {} stored session(s) queued for the upstream", added);
   return Status::OK();
 }
