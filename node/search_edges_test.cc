@@ -352,27 +352,15 @@ TEST_F(SearchTest, OldCatalogIsIndexedWhenOpenedForWriting) {
   g.start_us = kT0;
   g.meta = {{"chair", "Hồ Thị Lý"}};
   Add(g);
-  catalog_.reset();
-  {  // Make it a catalog from before the index: no search families, no marker.
-    rocksdb::DBOptions o;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir_.string(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(o, dir_.string(), cfs, &handles, &db).ok());
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "meta") {
-        ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), handles[i], "search-index-version").ok());
-      }
-      if (names[i].starts_with("search_")) {
-        ASSERT_TRUE(db->DropColumnFamily(handles[i]).ok());
+  // Make it a catalog from before the index: no search families, no marker.
+  RawEdit([](rocksdb::DB* db, Families& cf) {
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), cf["meta"], "search-index-version").ok());
+    for (auto& [name, handle] : cf) {
+      if (name.starts_with("search_")) {
+        ASSERT_TRUE(db->DropColumnFamily(handle).ok());
       }
     }
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    delete db;
-  }
+  });
   {  // Read-only, it says what to do.
     auto ro = Catalog::Open(dir_.string(), true);
     ASSERT_TRUE(ro.ok());

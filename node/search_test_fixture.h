@@ -143,10 +143,10 @@ class SearchTest : public ::testing::Test {
     return out;
   }
 
-  // Closes the catalog, lets `fn` change its RocksDB database as damage would (the column
-  // families by name), and opens the catalog again.
+  // Closes the catalog and lets `fn` change its RocksDB database as damage, or an older version,
+  // would have left it (the column families by name); the catalog stays closed.
   using Families = std::map<std::string, rocksdb::ColumnFamilyHandle*>;
-  void Raw(const std::function<void(rocksdb::DB*, Families&)>& fn) {
+  void RawEdit(const std::function<void(rocksdb::DB*, Families&)>& fn) {
     // Everything into table files: opened without the catalog's merge operators, RocksDB
     // cannot replay the log's merges.
     ASSERT_TRUE(catalog_->Compact().ok());
@@ -166,6 +166,10 @@ class SearchTest : public ::testing::Test {
     fn(db, by_name);
     for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
     delete db;
+  }
+  // RawEdit, then opens the catalog again (writable).
+  void Raw(const std::function<void(rocksdb::DB*, Families&)>& fn) {
+    RawEdit(fn);
     auto c = Catalog::Open(dir_.string(), false);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     catalog_ = std::move(c).value();
