@@ -10,9 +10,10 @@
 //    (bulk: set_sync(false), and set_node_log(false): an archive does not log what it
 //    receives), compacts it whole (Catalog::Compact: as on an archive whose sessions are
 //    mostly old; SQLite gets 'optimize' and ANALYZE likewise), and loads DIR/sessions.sqlite.
-//    A catalog generated before this compaction was part of generation is compacted once. When the catalog's search index has an older layout
-//    (node::kSearchIndexVersion), it is rebuilt from the chain as `tcd reindex` does (Reindex,
-//    then Compact) instead of generating everything again.
+//    A catalog generated before this compaction was part of generation is compacted once.
+//    When the catalog's search index has an older layout (node::kSearchIndexVersion), it is
+//    rebuilt from the chain as `tcd reindex` does (Reindex, then Compact) instead of
+//    generating everything again.
 // 2. Opens the catalog read-only, as `tcd search` does. For each query kind (bench_query.h):
 //    both engines' files read into the page cache (--page-cache warm), a warm-up set, then a
 //    timed set on each engine; every timed query must return the same
@@ -27,13 +28,10 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <time.h>
